@@ -1,0 +1,209 @@
+"""Demo data: users for each role, a few hundred leads with activity, and one of each MA object.
+
+Idempotent: objects are looked up by a natural key and created only when
+missing, so running it twice changes nothing. Deterministic: a seeded RNG.
+"""
+
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
+
+from campaigns.models import Campaign
+from landing.models import Form, LandingPage
+from leads.models import Activity, Company, Lead
+from mautomation.lib import normalize
+from mautomation.roles import MARKETER, SALES
+from scoring.models import ScoringRule
+from scoring.rules import points_for
+
+LAST_NAMES = [
+    "佐藤",
+    "鈴木",
+    "高橋",
+    "田中",
+    "伊藤",
+    "渡辺",
+    "山本",
+    "中村",
+    "小林",
+    "加藤",
+    "吉田",
+    "山田",
+    "松本",
+    "井上",
+]
+FIRST_NAMES = ["太郎", "花子", "健一", "美咲", "翔太", "陽子", "大輔", "由美", "直樹", "愛", "誠", "恵", "拓也", "彩"]
+COMPANIES = [
+    ("株式会社アルファ商事", "alpha-shoji.example"),
+    ("ベータ工業株式会社", "beta-kogyo.example"),
+    ("㈱ガンマシステムズ", "gamma-sys.example"),
+    ("デルタ物流(株)", "delta-logi.example"),
+    ("イプシロン合同会社", "epsilon.example"),
+    ("Zeta Software Inc.", "zeta-soft.example"),
+    ("有限会社イータ印刷", "eta-print.example"),
+    ("シータ製薬株式会社", "theta-pharma.example"),
+]
+TITLES = ["部長", "課長", "主任", "マネージャー", "担当", "役員", ""]
+PAGES = ["/", "/pricing/", "/case-studies/manufacturing/", "/case-studies/it/", "/blog/ma-basics/", "/seminar/"]
+USERS = {"admin": None, "marketer": MARKETER, "sales": SALES}
+
+
+@dataclass
+class DemoSummary:
+    users_created: int
+    leads_created: int
+    activities_created: int
+
+
+@transaction.atomic
+def load_demo(*, leads: int = 300, seed: int = 20261123) -> DemoSummary:
+    rng = random.Random(seed)
+    users = _users()
+    rules = _scoring_rules()
+    campaign = _campaign()
+    form = _form_and_page()
+    created = _leads(rng, leads, owner=users["sales"])
+    activities = _activities(rng, created, rules, campaign=campaign, form=form)
+    return DemoSummary(
+        users_created=sum(u._state.adding for u in users.values()),
+        leads_created=len(created),
+        activities_created=activities,
+    )
+
+
+def _users() -> dict:
+    User = get_user_model()
+    users = {}
+    for username, role in USERS.items():
+        user, created = User.objects.get_or_create(
+            username=username,
+            defaults={"is_staff": True, "is_superuser": role is None, "email": f"{username}@example.com"},
+        )
+        if created:
+            user.set_password(username)  # demo only: the command refuses to run in production
+            user.save(update_fields=["password"])
+        if role:
+            user.groups.add(Group.objects.get(name=role))
+        user._state.adding = created
+        users[username] = user
+    return users
+
+
+def _scoring_rules() -> list[ScoringRule]:
+    specs = [
+        ("事例ページ閲覧", Activity.Kind.PAGE_VIEW, "/case-studies/", 5),
+        ("料金ページ閲覧", Activity.Kind.PAGE_VIEW, "/pricing/", 10),
+        ("資料請求", Activity.Kind.FORM_SUBMIT, "", 20),
+        ("メール開封", Activity.Kind.EMAIL_OPENED, "", 1),
+        ("メールクリック", Activity.Kind.EMAIL_CLICKED, "", 3),
+    ]
+    for name, kind, pattern, points in specs:
+        ScoringRule.objects.get_or_create(
+            name=name, defaults={"event_kind": kind, "url_pattern": pattern, "points": points}
+        )
+    return list(ScoringRule.objects.all())
+
+
+def _campaign() -> Campaign:
+    campaign, _ = Campaign.objects.get_or_create(
+        name="2026年11月 ホワイトペーパー配信",
+        defaults={
+            "content_type": Campaign.ContentType.WHITEPAPER,
+            "subject": "【無料資料】MA導入のチェックリスト",
+            "text_body": "{{ lead.last_name }} 様\n\nMA導入前に確認したい6つの条件をまとめました。",
+            "status": Campaign.Status.SENT,
+        },
+    )
+    return campaign
+
+
+def _form_and_page() -> Form:
+    fields = [
+        {"name": "last_name", "label": "姓", "type": "text", "required": True},
+        {"name": "first_name", "label": "名", "type": "text", "required": True},
+        {"name": "email", "label": "メールアドレス", "type": "email", "required": True},
+        {"name": "company_name", "label": "会社名", "type": "text", "required": True},
+        {"name": "consent", "label": "メール配信に同意します", "type": "consent", "required": True},
+    ]
+    form, _ = Form.objects.get_or_create(
+        slug="whitepaper",
+        defaults={"name": "資料ダウンロード", "fields": fields, "success_message": "ありがとうございました。"},
+    )
+    blocks = [
+        {"type": "hero", "title": "MA導入チェックリスト", "text": "導入前に確認したい6つの条件"},
+        {"type": "form", "form": form.slug},
+    ]
+    LandingPage.objects.get_or_create(
+        slug="checklist", defaults={"title": "MA導入チェックリスト", "blocks": blocks, "form": form, "published": True}
+    )
+    return form
+
+
+def _leads(rng: random.Random, count: int, *, owner) -> list[Lead]:
+    companies = [_company(name, domain) for name, domain in COMPANIES]
+    wanted = {}
+    for n in range(1, count + 1):
+        company = companies[n % len(companies)]
+        email = f"demo{n:04d}@{company.domain}"
+        wanted[normalize.email_key(email)] = Lead(
+            email=email,
+            email_key=normalize.email_key(email),
+            last_name=rng.choice(LAST_NAMES),
+            first_name=rng.choice(FIRST_NAMES),
+            company=company,
+            company_name=company.name,
+            title=rng.choice(TITLES),
+            source=rng.choice(["form", "import", "seminar", "business_card"]),
+            owner=owner if n % 5 == 0 else None,
+        )
+    existing = set(Lead.objects.filter(email_key__in=wanted).values_list("email_key", flat=True))
+    return Lead.objects.bulk_create([lead for key, lead in wanted.items() if key not in existing])
+
+
+def _company(name: str, domain: str) -> Company:
+    company, _ = Company.objects.get_or_create(
+        name_key=normalize.company_key(name), domain=domain, defaults={"name": name}
+    )
+    return company
+
+
+def _activities(
+    rng: random.Random, leads: list[Lead], rules: list[ScoringRule], *, campaign: Campaign, form: Form
+) -> int:
+    now = timezone.now()
+    rows = []
+    kinds = (
+        [Activity.Kind.PAGE_VIEW] * 6
+        + [Activity.Kind.EMAIL_OPENED] * 3
+        + [Activity.Kind.EMAIL_CLICKED, Activity.Kind.FORM_SUBMIT]
+    )
+    for lead in leads:
+        mine = [
+            _activity(rng, lead, rng.choice(kinds), now=now, campaign=campaign, form=form)
+            for _ in range(rng.randint(1, 12))
+        ]
+        rows.extend(mine)
+        lead.score = sum(points_for(rules, kind=a.kind, url=a.url) for a in mine)
+        lead.last_activity_at = max(a.occurred_at for a in mine)
+        lead.stage = Lead.Stage.MQL if lead.score >= 50 else Lead.Stage.LEAD
+    Activity.objects.bulk_create(rows, batch_size=1000)
+    Lead.objects.bulk_update(leads, ["score", "last_activity_at", "stage"], batch_size=500)
+    return len(rows)
+
+
+def _activity(rng: random.Random, lead: Lead, kind: str, *, now, campaign: Campaign, form: Form) -> Activity:
+    activity = Activity(
+        lead=lead, kind=kind, occurred_at=now - timedelta(minutes=rng.randint(0, 60 * 24 * 60)), processed_at=now
+    )
+    if kind == Activity.Kind.PAGE_VIEW:
+        activity.url = "https://www.example.com" + rng.choice(PAGES)
+    elif kind == Activity.Kind.FORM_SUBMIT:
+        activity.form_id = form.pk
+    else:
+        activity.campaign_id = campaign.pk
+    return activity

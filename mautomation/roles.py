@@ -1,0 +1,44 @@
+"""The two staff roles and what each may do.
+
+The groups themselves are created by a migration; their permissions are
+re-synced after every migrate, so models added by later migrations are covered.
+"""
+
+from django.apps import apps
+from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
+
+MARKETER = "marketer"
+SALES = "sales"
+
+MA_APPS = ("leads", "scoring", "campaigns", "landing", "reports")
+
+# role -> list of (app label, permission actions or None for all)
+ROLE_PERMISSIONS: dict[str, list[tuple[str, tuple[str, ...] | None]]] = {
+    MARKETER: [(app, None) for app in MA_APPS] + [("sales", ("view",))],
+    SALES: [("leads", ("view",)), ("scoring", ("view",)), ("sales", None)],
+}
+
+
+def permissions_for(role: str):
+    query = Q(pk__in=[])
+    for app_label, actions in ROLE_PERMISSIONS[role]:
+        clause = Q(content_type__app_label=app_label)
+        if actions is not None:
+            clause &= Q(codename__regex=rf"^({'|'.join(actions)})_")
+        query |= clause
+    return Permission.objects.filter(query)
+
+
+def sync_role_permissions() -> None:
+    for role in ROLE_PERMISSIONS:
+        group, _ = Group.objects.get_or_create(name=role)
+        group.permissions.set(permissions_for(role))
+
+
+def sync_after_migrate(sender, **kwargs) -> None:
+    # Permissions are created per app by auth's own post_migrate handler, so wait
+    # for the last app: by then every model's permissions exist.
+    with_models = [config for config in apps.get_app_configs() if config.models_module is not None]
+    if sender.label == with_models[-1].label:
+        sync_role_permissions()

@@ -1,0 +1,29 @@
+from django.http import HttpRequest, JsonResponse
+from django.shortcuts import redirect
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import api_view
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from mautomation import health
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    report, healthy = health.report()
+    return JsonResponse(report, status=200 if healthy else 503)
+
+
+def home(request: HttpRequest):
+    return redirect("admin:index")
+
+
+@extend_schema(summary="The authenticated user and their roles")
+@api_view(["GET"])
+def me(request: Request) -> Response:
+    user = request.user
+    roles = sorted(user.groups.values_list("name", flat=True))
+    return Response({"username": user.get_username(), "roles": roles, "is_superuser": user.is_superuser})
