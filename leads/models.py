@@ -33,12 +33,12 @@ class Company(models.Model):
 
 class Lead(models.Model):
     class Stage(models.TextChoices):
-        SUBSCRIBER = "subscriber", _("Subscriber (潜在顧客)")
-        LEAD = "lead", _("Lead (見込み客)")
-        MQL = "mql", _("MQL (有望顧客)")
+        SUBSCRIBER = "subscriber", _("Subscriber")
+        LEAD = "lead", _("Lead")
+        MQL = "mql", _("MQL (hot lead)")
         SQL = "sql", _("SQL")
         OPPORTUNITY = "opportunity", _("Opportunity")
-        CUSTOMER = "customer", _("Customer (既存顧客)")
+        CUSTOMER = "customer", _("Customer")
 
     class EmailStatus(models.TextChoices):
         OK = "ok", _("OK")
@@ -48,8 +48,8 @@ class Lead(models.Model):
 
     email = models.CharField(_("email"), max_length=254)
     email_key = models.CharField(max_length=254, unique=True, editable=False)
-    last_name = models.CharField(_("last name (姓)"), max_length=100, blank=True)
-    first_name = models.CharField(_("first name (名)"), max_length=100, blank=True)
+    last_name = models.CharField(_("last name"), max_length=100, blank=True)
+    first_name = models.CharField(_("first name"), max_length=100, blank=True)
     last_name_kana = models.CharField(_("last name furigana"), max_length=100, blank=True)
     first_name_kana = models.CharField(_("first name furigana"), max_length=100, blank=True)
     company = models.ForeignKey(

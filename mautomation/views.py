@@ -3,6 +3,7 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,7 +22,13 @@ def home(request: HttpRequest):
     return redirect("admin:index")
 
 
-@extend_schema(summary="The authenticated user and their roles")
+class MeSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    roles = serializers.ListField(child=serializers.CharField())
+    is_superuser = serializers.BooleanField()
+
+
+@extend_schema(summary="The authenticated user and their roles", responses=MeSerializer)
 @api_view(["GET"])
 def me(request: Request) -> Response:
     user = request.user
