@@ -16,6 +16,8 @@ class Company(models.Model):
     name = models.CharField(_("company name"), max_length=255)
     name_key = models.CharField(max_length=255, editable=False, db_index=True)
     domain = models.CharField(_("email domain"), max_length=255, blank=True, db_index=True)
+    industry = models.CharField(_("industry"), max_length=100, blank=True)
+    employees = models.PositiveIntegerField(_("employees"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
@@ -29,6 +31,41 @@ class Company(models.Model):
     def save(self, *args, **kwargs) -> None:
         self.name_key = normalize.company_key(self.name)
         super().save(*args, **kwargs)
+
+
+class Tag(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomField(models.Model):
+    """A lead attribute defined by marketers; values live in Lead.custom under `key`."""
+
+    class Kind(models.TextChoices):
+        TEXT = "text", _("Text")
+        NUMBER = "number", _("Number")
+        DATE = "date", _("Date")
+        CHOICE = "choice", _("Choice")
+
+    key = models.SlugField(_("key"), max_length=50, unique=True)
+    label = models.CharField(_("label"), max_length=100)
+    kind = models.CharField(_("type"), max_length=10, choices=Kind.choices, default=Kind.TEXT)
+    choices = models.JSONField(_("choices"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("custom field")
+        verbose_name_plural = _("custom fields")
+        ordering = ["label"]
+
+    def __str__(self) -> str:
+        return self.label
 
 
 class Lead(models.Model):
@@ -73,8 +110,16 @@ class Lead(models.Model):
     email_status = models.CharField(
         _("email status"), max_length=20, choices=EmailStatus.choices, default=EmailStatus.OK
     )
+    consent = models.BooleanField(_("consent to email"), default=False)
     score = models.IntegerField(_("score"), default=0, db_index=True)
     custom = models.JSONField(_("custom fields"), default=dict, blank=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="leads", verbose_name=_("tags"))
+    first_touch = models.JSONField(
+        _("first touch"), default=dict, blank=True, help_text=_("UTM and referrer of the first visit")
+    )
+    last_touch = models.JSONField(
+        _("last touch"), default=dict, blank=True, help_text=_("UTM and referrer of the latest visit")
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     last_activity_at = models.DateTimeField(_("last activity"), null=True, blank=True)
@@ -95,6 +140,136 @@ class Lead(models.Model):
     @property
     def display_name(self) -> str:
         return f"{self.last_name} {self.first_name}".strip()
+
+    @property
+    def mailable(self) -> bool:
+        """特定電子メール法: consented, and not unsubscribed, bounced or complained."""
+        return self.consent and self.email_status == self.EmailStatus.OK
+
+
+class Consent(models.Model):
+    """How and when a lead agreed to receive email; a revocation is kept, not deleted."""
+
+    class Method(models.TextChoices):
+        FORM = "form", _("Form (with its wording)")
+        BUSINESS_CARD = "business_card", _("Business card exchange")
+        RELATIONSHIP = "relationship", _("Existing business relationship")
+        IMPORT = "import", _("Import")
+        API = "api", _("API")
+        ADMIN = "admin", _("Entered by staff")
+
+    lead = models.ForeignKey(Lead, models.CASCADE, related_name="consents", verbose_name=_("lead"))
+    method = models.CharField(_("method"), max_length=20, choices=Method.choices)
+    wording = models.TextField(_("wording shown"), blank=True)
+    source = models.CharField(_("source"), max_length=255, blank=True)
+    granted_at = models.DateTimeField(_("granted"), default=timezone.now)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    revoked_reason = models.CharField(_("revocation reason"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        ordering = ["-granted_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_method_display()} {self.granted_at:%Y-%m-%d}"
+
+
+class VisitorLink(models.Model):
+    """An anonymous first-party visitor id, once it is known to belong to a lead."""
+
+    visitor_id = models.CharField(_("visitor id"), max_length=64, unique=True)
+    lead = models.ForeignKey(Lead, models.CASCADE, related_name="visitor_links", verbose_name=_("lead"))
+    identified_at = models.DateTimeField(_("identified"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("identified visitor")
+        verbose_name_plural = _("identified visitors")
+
+    def __str__(self) -> str:
+        return self.visitor_id
+
+
+class MergeRecord(models.Model):
+    """Who merged which duplicate into which lead, with the duplicate's data as it was."""
+
+    winner = models.ForeignKey(Lead, models.CASCADE, related_name="merges", verbose_name=_("kept lead"))
+    loser_email = models.CharField(_("merged email"), max_length=254)
+    loser_data = models.JSONField(_("merged lead's data"), default=dict)
+    merged_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, verbose_name=_("merged by"))
+    merged_at = models.DateTimeField(_("merged"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("merge record")
+        verbose_name_plural = _("merge records")
+
+    def __str__(self) -> str:
+        return f"{self.loser_email} → {self.winner.email}"
+
+
+class ColumnMapping(models.Model):
+    """A CSV header and the lead field it fills; extends the built-in Japanese/English headers."""
+
+    header = models.CharField(_("CSV header"), max_length=100, unique=True)
+    field = models.CharField(_("lead field"), max_length=100, help_text=_("A lead field name, or custom:KEY"))
+
+    class Meta:
+        verbose_name = _("CSV column mapping")
+        verbose_name_plural = _("CSV column mappings")
+
+    def __str__(self) -> str:
+        return f"{self.header} → {self.field}"
+
+
+class ImportJob(models.Model):
+    """One CSV import; counters are checkpoints, so an interrupted job resumes where it stopped."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    file = models.FileField(_("file"), upload_to="imports/%Y/%m/")
+    original_name = models.CharField(_("file name"), max_length=255)
+    encoding = models.CharField(_("encoding"), max_length=20, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    message = models.TextField(_("message"), blank=True)
+    rows_total = models.PositiveIntegerField(_("rows"), default=0)
+    rows_done = models.PositiveIntegerField(_("rows done"), default=0)
+    created = models.PositiveIntegerField(_("created"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    errors = models.PositiveIntegerField(_("errors"), default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, verbose_name=_("by")
+    )
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class ImportRowError(models.Model):
+    job = models.ForeignKey(ImportJob, models.CASCADE, related_name="row_errors")
+    row = models.PositiveIntegerField(_("row"))
+    field = models.CharField(_("field"), max_length=100, blank=True)
+    reason = models.CharField(_("reason"), max_length=500)
+
+    class Meta:
+        verbose_name = _("import error")
+        verbose_name_plural = _("import errors")
+        ordering = ["row"]
+        constraints = [models.UniqueConstraint(fields=["job", "row", "field"], name="import_error_once_per_cell")]
+
+    def __str__(self) -> str:
+        return f"row {self.row} {self.field}: {self.reason}"
 
 
 class Activity(models.Model):
@@ -124,6 +299,7 @@ class Activity(models.Model):
     campaign_id = models.BigIntegerField(_("campaign id"), null=True, blank=True)
     form_id = models.BigIntegerField(_("form id"), null=True, blank=True)
     data = models.JSONField(_("data"), default=dict, blank=True)
+    dedup_key = models.CharField(_("dedup key"), max_length=200, null=True, blank=True, unique=True)
     processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
 
     class Meta:

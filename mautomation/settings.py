@@ -158,6 +158,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Periodic jobs: each one is also a management command (see README).
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "mautomation.tasks.heartbeat", "schedule": timedelta(seconds=30)},
+    "sweep-activities": {"task": "leads.tasks.sweep_activities", "schedule": timedelta(seconds=60)},
 }
 
 # --- Email ------------------------------------------------------------------

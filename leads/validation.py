@@ -1,0 +1,126 @@
+"""Checking incoming lead values, shared by every ingest path (form, CSV, API, admin).
+
+Pure functions: a dict of raw strings in, cleaned values and a list of
+(field, reason) problems out. Display values are kept as entered (trimmed);
+keys for matching are computed elsewhere (mautomation/lib/normalize.py).
+"""
+
+import re
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
+from django.utils.translation import gettext as _
+
+from leads.models import CustomField, Lead
+from mautomation.lib.normalize import email_key, fold
+
+# Lead fields an ingest path may set, with their maximum lengths.
+TEXT_FIELDS = {
+    name: Lead._meta.get_field(name).max_length
+    for name in (
+        "last_name",
+        "first_name",
+        "last_name_kana",
+        "first_name_kana",
+        "company_name",
+        "department",
+        "title",
+        "phone",
+        "source",
+    )
+}
+EMAIL_MAX = Lead._meta.get_field("email").max_length
+CUSTOM_PREFIX = "custom:"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_PHONE = re.compile(r"^\+?[0-9 ()\-‐‑‒–—―−－ー]{6,30}$")
+_validate_email = EmailValidator()
+
+Problem = tuple[str, str]
+
+
+def clean_email(raw: str) -> tuple[str, str | None]:
+    """The email as entered (trimmed) and the reason it is refused, if it is."""
+    value = (raw or "").strip()
+    if not value:
+        return value, _("is required")
+    if len(value) > EMAIL_MAX:
+        return value, _("is too long (%(length)d characters, at most %(max)d)") % {
+            "length": len(value),
+            "max": EMAIL_MAX,
+        }
+    try:
+        _validate_email(email_key(value))
+    except ValidationError:
+        return value, _("is not a valid email address")
+    return value, None
+
+
+def clean_text(field: str, raw: str) -> tuple[str, str | None]:
+    value = (raw or "").strip()
+    limit = TEXT_FIELDS[field]
+    if len(value) > limit:
+        return value, _("is too long (%(length)d characters, at most %(max)d)") % {"length": len(value), "max": limit}
+    if _CONTROL.search(value):
+        return value, _("contains control characters")
+    if field == "phone" and value and not _PHONE.match(fold(value)):
+        return value, _("is not a phone number (digits, spaces, dashes, parentheses and a leading +)")
+    return value, None
+
+
+def clean_custom(field: CustomField, raw: str) -> tuple[object, str | None]:
+    value = fold(raw) if field.kind != CustomField.Kind.TEXT else (raw or "").strip()
+    if value == "":
+        return "", None
+    if field.kind == CustomField.Kind.NUMBER:
+        try:
+            return float(value) if "." in value else int(value.replace(",", "")), None
+        except ValueError:
+            return value, _("is not a number")
+    if field.kind == CustomField.Kind.DATE:
+        try:
+            return date.fromisoformat(value.replace("/", "-")).isoformat(), None
+        except ValueError:
+            return value, _("is not a date (YYYY-MM-DD)")
+    if field.kind == CustomField.Kind.CHOICE and value not in field.choices:
+        return value, _("is not one of: %(choices)s") % {"choices": ", ".join(map(str, field.choices))}
+    if len(str(value)) > 1000:
+        return value, _("is too long (%(length)d characters, at most %(max)d)") % {"length": len(value), "max": 1000}
+    return value, None
+
+
+def clean_lead_values(raw: dict[str, str], *, custom_fields: dict[str, CustomField]) -> tuple[dict, list[Problem]]:
+    """Validate one person's values. Keys: "email", TEXT_FIELDS, "custom:KEY" and "tags"."""
+    values: dict = {"custom": {}}
+    problems: list[Problem] = []
+    values["email"], reason = clean_email(raw.get("email", ""))
+    if reason:
+        problems.append(("email", reason))
+    for field, value in raw.items():
+        if field in TEXT_FIELDS:
+            values[field], reason = clean_text(field, value)
+        elif field.startswith(CUSTOM_PREFIX):
+            reason = _clean_custom_into(values["custom"], field, value, custom_fields)
+        elif field == "tags":
+            values["tags"], reason = clean_tags(value)
+        else:
+            reason = None if field == "email" else _("is not a lead field")
+        if reason:
+            problems.append((field, reason))
+    return values, problems
+
+
+def _clean_custom_into(target: dict, field: str, value: str, custom_fields: dict[str, CustomField]) -> str | None:
+    key = field.removeprefix(CUSTOM_PREFIX)
+    if key not in custom_fields:
+        return _("is not a custom field defined in the admin")
+    target[key], reason = clean_custom(custom_fields[key], value)
+    return reason
+
+
+def clean_tags(raw: str) -> tuple[list[str], str | None]:
+    tags = [tag.strip() for tag in re.split(r"[,、，;]", raw or "") if tag.strip()]
+    too_long = [tag for tag in tags if len(tag) > 100]
+    if too_long:
+        return tags, _("has a tag longer than 100 characters")
+    return sorted(set(tags)), None
