@@ -41,4 +41,7 @@ USER mautomation
 EXPOSE 8000
 
 # 2 sync workers; access log to stdout so `docker compose logs web` shows requests.
-CMD ["gunicorn", "mautomation.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--worker-class", "sync", "--access-logfile", "-"]
+# The control socket (for gunicornc) defaults to $HOME/.gunicorn/, which this
+# user cannot write: put it in /tmp instead of starting with a warning.
+CMD ["gunicorn", "mautomation.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--worker-class", "sync", \
+     "--access-logfile", "-", "--control-socket", "/tmp/gunicorn.ctl"]
