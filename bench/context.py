@@ -43,7 +43,9 @@ class Context:
         """
         if self._database_url is None:
             self._database_url = self.resources.enter_context(
-                services.bench_database(POSTGRES_ADMIN_URL, migrate_env=self._base_env(), cwd=self.root, log=self.tmp / "migrate.log")
+                services.bench_database(
+                    POSTGRES_ADMIN_URL, migrate_env=self._base_env(), cwd=self.root, log=self.tmp / "migrate.log"
+                )
             )
         return self._database_url
 
@@ -69,4 +71,3 @@ class Context:
             MAUTOMATION_VAR_DIR=str(self.workdir("var")),
             LOG_LEVEL="WARNING",
         )
-

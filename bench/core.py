@@ -4,6 +4,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+
 class Skip(Exception):
     """A benchmark cannot run here (a service is down, a tool is missing); the message says why."""
 
@@ -21,7 +22,9 @@ class Result:
     note: str = ""
 
     @classmethod
-    def measured(cls, name: str, value: float, unit: str, baseline_name: str, baseline_value: float, note: str = "") -> "Result":
+    def measured(
+        cls, name: str, value: float, unit: str, baseline_name: str, baseline_value: float, note: str = ""
+    ) -> "Result":
         ratio = value / baseline_value if baseline_value else None
         return cls(name, value, unit, baseline_name, baseline_value, ratio, note)
 
