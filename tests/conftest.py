@@ -56,7 +56,9 @@ def _tier1_isolation(request, settings):
     if request.node.get_closest_marker("integration"):
         yield
         return
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": request.node.nodeid}}
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": request.node.nodeid}
+    }
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
     yield

@@ -23,7 +23,12 @@ def test_no_database_url_gives_sqlite_in_wal_mode():
 def test_postgres_url_gives_postgresql_with_persistent_connections():
     config = database_config("postgres://ma:secret@db.internal:5433/mautomation", sqlite_path="unused")
     assert config["ENGINE"] == "django.db.backends.postgresql"
-    assert (config["HOST"], config["PORT"], config["NAME"], config["USER"]) == ("db.internal", 5433, "mautomation", "ma")
+    assert (config["HOST"], config["PORT"], config["NAME"], config["USER"]) == (
+        "db.internal",
+        5433,
+        "mautomation",
+        "ma",
+    )
     assert config["CONN_MAX_AGE"] > 0 and config["CONN_HEALTH_CHECKS"] is True
 
 
@@ -66,7 +71,9 @@ def test_lists_are_comma_separated_and_trimmed(monkeypatch):
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_ENV", "SECRET_KEY", "ESP"}}
+    base = {
+        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_ENV", "SECRET_KEY", "ESP"}
+    }
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=120
     )

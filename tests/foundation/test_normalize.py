@@ -6,13 +6,16 @@ from mautomation.lib.normalize import company_key, email_domain, email_key, phon
 
 
 @pytest.mark.parametrize(
-    "typed", ["taro@example.co.jp", " Taro@Example.co.jp ", "ｔａｒｏ＠ｅｘａｍｐｌｅ．ｃｏ．ｊｐ", "TARO@EXAMPLE.CO.JP\t"]
+    "typed",
+    ["taro@example.co.jp", " Taro@Example.co.jp ", "ｔａｒｏ＠ｅｘａｍｐｌｅ．ｃｏ．ｊｐ", "TARO@EXAMPLE.CO.JP\t"],
 )
 def test_email_key_folds_width_case_and_spaces(typed):
     assert email_key(typed) == "taro@example.co.jp"
 
 
-@pytest.mark.parametrize("typed", ["090-1234-5678", "０９０－１２３４－５６７８", "+81 90 1234 5678", "090ー1234ー5678", "(090)1234‐5678"])
+@pytest.mark.parametrize(
+    "typed", ["090-1234-5678", "０９０－１２３４－５６７８", "+81 90 1234 5678", "090ー1234ー5678", "(090)1234‐5678"]
+)
 def test_phone_key_folds_dashes_width_and_country_code(typed):
     assert phone_key(typed) == "09012345678"
 
