@@ -111,7 +111,9 @@ class Lead(models.Model):
         _("email status"), max_length=20, choices=EmailStatus.choices, default=EmailStatus.OK
     )
     consent = models.BooleanField(_("consent to email"), default=False)
-    score = models.IntegerField(_("score"), default=0, db_index=True)
+    score = models.IntegerField(_("score"), default=0, db_index=True, help_text=_("Behaviour score: the sum of its ledger"))
+    fit_score = models.IntegerField(_("fit score"), default=0, help_text=_("Fit with the ideal customer profile"))
+    mql_at = models.DateTimeField(_("became a hot lead"), null=True, blank=True)
     custom = models.JSONField(_("custom fields"), default=dict, blank=True)
     tags = models.ManyToManyField(Tag, blank=True, related_name="leads", verbose_name=_("tags"))
     first_touch = models.JSONField(
@@ -288,6 +290,9 @@ class Activity(models.Model):
         CUSTOM = "custom", _("Custom event")
         SCORE_CHANGED = "score_changed", _("Score changed")
         STAGE_CHANGED = "stage_changed", _("Stage changed")
+
+    # Things that happen to a lead rather than things it does: they do not make it "active".
+    SYSTEM_KINDS = frozenset({"email_sent", "email_delivered", "email_bounced", "score_changed", "stage_changed"})
 
     lead = models.ForeignKey(
         Lead, models.CASCADE, null=True, blank=True, related_name="activities", verbose_name=_("lead")

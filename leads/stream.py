@@ -60,7 +60,8 @@ def record(
             return Activity.objects.get(dedup_key=dedup_key)
         raise
     if lead is not None:
-        _touch(lead.pk, activity.occurred_at)
+        if kind not in Activity.SYSTEM_KINDS:
+            _touch(lead.pk, activity.occurred_at)
         transaction.on_commit(lambda: dispatch([activity.pk]))
     return activity
 

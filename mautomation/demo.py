@@ -18,8 +18,8 @@ from landing.models import Form, LandingPage
 from leads.models import Activity, Company, Lead
 from mautomation.lib import normalize
 from mautomation.roles import MARKETER, SALES
-from scoring.models import ScoringRule
-from scoring.rules import points_for
+from scoring.models import ScoringRule, ScoringSettings
+from scoring.rescore import rebuild_ledger
 
 LAST_NAMES = [
     "佐藤",
@@ -64,11 +64,14 @@ class DemoSummary:
 def load_demo(*, leads: int = 300, seed: int = 20261123) -> DemoSummary:
     rng = random.Random(seed)
     users = _users()
-    rules = _scoring_rules()
+    _scoring_rules()
     campaign = _campaign()
     form = _form_and_page()
     created = _leads(rng, leads, owner=users["sales"])
-    activities = _activities(rng, created, rules, campaign=campaign, form=form)
+    activities = _activities(rng, created, campaign=campaign, form=form)
+    if created:
+        rebuild_ledger()
+        _mark_hot_leads(owner=users["sales"])
     return DemoSummary(
         users_created=sum(u._state.adding for u in users.values()),
         leads_created=len(created),
@@ -94,7 +97,7 @@ def _users() -> dict:
     return users
 
 
-def _scoring_rules() -> list[ScoringRule]:
+def _scoring_rules() -> None:
     specs = [
         ("事例ページ閲覧", Activity.Kind.PAGE_VIEW, "/case-studies/", 5),
         ("料金ページ閲覧", Activity.Kind.PAGE_VIEW, "/pricing/", 10),
@@ -172,28 +175,28 @@ def _company(name: str, domain: str) -> Company:
     return company
 
 
-def _activities(
-    rng: random.Random, leads: list[Lead], rules: list[ScoringRule], *, campaign: Campaign, form: Form
-) -> int:
+def _activities(rng: random.Random, leads: list[Lead], *, campaign: Campaign, form: Form) -> int:
     now = timezone.now()
+    kinds = [Activity.Kind.PAGE_VIEW] * 6 + [Activity.Kind.EMAIL_OPENED] * 3
+    kinds += [Activity.Kind.EMAIL_CLICKED, Activity.Kind.FORM_SUBMIT]
     rows = []
-    kinds = (
-        [Activity.Kind.PAGE_VIEW] * 6
-        + [Activity.Kind.EMAIL_OPENED] * 3
-        + [Activity.Kind.EMAIL_CLICKED, Activity.Kind.FORM_SUBMIT]
-    )
     for lead in leads:
         mine = [
             _activity(rng, lead, rng.choice(kinds), now=now, campaign=campaign, form=form)
             for _ in range(rng.randint(1, 12))
         ]
         rows.extend(mine)
-        lead.score = sum(points_for(rules, kind=a.kind, url=a.url) for a in mine)
         lead.last_activity_at = max(a.occurred_at for a in mine)
-        lead.stage = Lead.Stage.MQL if lead.score >= 50 else Lead.Stage.LEAD
     Activity.objects.bulk_create(rows, batch_size=1000)
-    Lead.objects.bulk_update(leads, ["score", "last_activity_at", "stage"], batch_size=500)
+    Lead.objects.bulk_update(leads, ["last_activity_at"], batch_size=500)
     return len(rows)
+
+
+def _mark_hot_leads(*, owner) -> None:
+    """Demo leads over the threshold start as MQLs, without sending an alert for each."""
+    hot = Lead.objects.filter(mql_at__isnull=True, score__gte=ScoringSettings.load().hot_threshold)
+    hot.filter(owner__isnull=True).update(owner=owner)
+    hot.update(stage=Lead.Stage.MQL, mql_at=timezone.now())
 
 
 def _activity(rng: random.Random, lead: Lead, kind: str, *, now, campaign: Campaign, form: Form) -> Activity:

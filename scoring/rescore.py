@@ -1,0 +1,141 @@
+"""Recomputing every score from the activity stream, set-based.
+
+For each active rule one INSERT … SELECT turns the matching activities into
+ledger rows; the unique (lead, rule, window) index keeps only the first event
+of each frequency window. Then one UPDATE rebuilds every cached score.
+"""
+
+import re
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import CharField, F, IntegerField, Q, Value
+from django.db.models.functions import Cast, Concat, TruncDate
+
+from leads.models import Activity, Lead
+from scoring.decay import apply_decay
+from scoring.fit import fit_score
+from scoring.hot import check_hot
+from scoring.ledger import refresh_scores
+from scoring.models import FitRule, ScoreEntry, ScoringRule, ScoringSettings
+
+COLUMNS = ["lead_id", "kind", "rule_id", "activity_id", "window", "points", "reason", "created_at"]
+RECOMPUTED = [ScoreEntry.Kind.BEHAVIOUR, ScoreEntry.Kind.EXPIRY, ScoreEntry.Kind.DECAY]
+
+
+@dataclass
+class Rescored:
+    entries: int
+    leads: int
+    newly_hot: int
+
+
+def rescore() -> Rescored:
+    """Rebuild the ledger, apply decay, then alert for leads that are now over the threshold."""
+    entries, leads = rebuild_ledger()
+    apply_decay()
+    config = ScoringSettings.load()
+    candidates = Lead.objects.filter(mql_at__isnull=True, score__gte=config.hot_threshold).values_list("pk", flat=True)
+    newly_hot = sum(_check(pk, config) for pk in list(candidates))
+    return Rescored(entries=entries, leads=leads, newly_hot=newly_hot)
+
+
+@transaction.atomic
+def rebuild_ledger() -> tuple[int, int]:
+    """Replace every rule-made ledger row from the activity stream; returns (rows, leads refreshed)."""
+    ScoreEntry.objects.filter(kind__in=RECOMPUTED).delete()
+    rules = ScoringRule.objects.filter(active=True)
+    if ScoringSettings.load().exclude_opens:
+        rules = rules.exclude(event_kind=Activity.Kind.EMAIL_OPENED)
+    entries = sum(insert_entries(rule) for rule in rules)
+    leads = refresh_scores()
+    refresh_all_fit()
+    return entries, leads
+
+
+@transaction.atomic
+def _check(lead_id: int, config: ScoringSettings) -> bool:
+    return check_hot(lead_id, config=config)
+
+
+def insert_entries(rule: ScoringRule) -> int:
+    """One INSERT … SELECT of this rule's ledger rows from the matching activities."""
+    select_sql, params = _matching(rule).query.sql_with_params()
+    table, quote = ScoreEntry._meta.db_table, connection.ops.quote_name
+    columns = ", ".join(quote(name) for name in COLUMNS)
+    if connection.vendor == "postgresql":
+        sql = f"INSERT INTO {quote(table)} ({columns}) {select_sql} ON CONFLICT DO NOTHING"
+    else:
+        sql = f"INSERT OR IGNORE INTO {quote(table)} ({columns}) {select_sql}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def _matching(rule: ScoringRule):
+    """The SELECT giving COLUMNS, earliest event first so once-rules keep the first one."""
+    human = Q(data__machine__isnull=True) | Q(data__machine=False)  # a NOT on a missing JSON key would be NULL
+    rows = Activity.objects.filter(conditions(rule), human).order_by("occurred_at", "pk")
+    rows = rows.annotate(
+        s_lead=F("lead_id"),
+        s_kind=Value(ScoreEntry.Kind.BEHAVIOUR.value, output_field=CharField()),
+        s_rule=Value(rule.pk, output_field=IntegerField()),
+        s_activity=F("pk"),
+        s_window=window_expression(rule),
+        s_points=Value(rule.points, output_field=IntegerField()),
+        s_reason=Value(rule.name[:300], output_field=CharField()),
+        s_created=F("occurred_at"),
+    )
+    return rows.values_list("s_lead", "s_kind", "s_rule", "s_activity", "s_window", "s_points", "s_reason", "s_created")
+
+
+def conditions(rule: ScoringRule) -> Q:
+    """The SQL form of scoring.rules.rule_matches."""
+    query = Q(kind=rule.event_kind, lead__isnull=False)
+    if rule.form_id:
+        query &= Q(form_id=rule.form_id)
+    if rule.campaign_id:
+        query &= Q(campaign_id=rule.campaign_id)
+    if rule.event_name:
+        query &= Q(data__name=rule.event_name)
+    return query & url_condition(rule.url_match, rule.url_pattern)
+
+
+def url_condition(match: str, pattern: str) -> Q:
+    if not pattern:
+        return Q()
+    if match == ScoringRule.UrlMatch.REGEX:
+        return Q(url__regex=pattern)
+    if match == ScoringRule.UrlMatch.PREFIX:
+        path_prefix = Q(url__regex=r"^[A-Za-z][A-Za-z0-9+.-]*://[^/]*" + re.escape(pattern))
+        return Q(url__startswith=pattern) | (path_prefix if pattern.startswith("/") else Q(pk__in=[]))
+    return Q(url__contains=pattern)
+
+
+def window_expression(rule: ScoringRule):
+    """The SQL form of scoring.rules.window."""
+    if rule.frequency == ScoringRule.Frequency.ONCE:
+        return Value("once", output_field=CharField())
+    if rule.frequency == ScoringRule.Frequency.DAILY:
+        local_day = TruncDate("occurred_at", tzinfo=ZoneInfo(settings.TIME_ZONE))
+        return Cast(local_day, output_field=CharField())
+    return Concat(Value("a"), Cast("pk", output_field=CharField()), output_field=CharField())
+
+
+def refresh_all_fit(batch: int = 2000) -> int:
+    """Recompute every lead's fit score; writes only the ones that changed."""
+    rules = list(FitRule.objects.filter(active=True))
+    changed, after = 0, 0
+    leads = Lead.objects.select_related("company").order_by("pk")
+    while chunk := list(leads.filter(pk__gt=after)[:batch]):
+        stale = []
+        for lead in chunk:
+            score = fit_score(rules, lead)
+            if score != lead.fit_score:
+                lead.fit_score = score
+                stale.append(lead)
+        Lead.objects.bulk_update(stale, ["fit_score"])
+        changed, after = changed + len(stale), chunk[-1].pk
+    return changed
