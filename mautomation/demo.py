@@ -127,22 +127,34 @@ def _campaign() -> Campaign:
 
 def _form_and_page() -> Form:
     fields = [
-        {"name": "last_name", "label": "姓", "type": "text", "required": True},
-        {"name": "first_name", "label": "名", "type": "text", "required": True},
-        {"name": "email", "label": "メールアドレス", "type": "email", "required": True},
-        {"name": "company_name", "label": "会社名", "type": "text", "required": True},
-        {"name": "consent", "label": "メール配信に同意します", "type": "consent", "required": True},
-    ]
+        {"key": "last_name", "type": "text", "label": "姓", "required": True, "maps_to": "last_name"},
+        {"key": "first_name", "type": "text", "label": "名", "required": True, "maps_to": "first_name"},
+        {"key": "email", "type": "email", "label": "メールアドレス", "required": True, "maps_to": "email"},
+        {"key": "company", "type": "text", "label": "会社名", "required": True, "maps_to": "company_name"},
+        {"key": "consent", "type": "consent", "label": "メール配信に同意します", "required": True,
+         "wording": "株式会社デモからのお知らせメールの受信に同意します。"},
+    ]  # fmt: skip
     form, _ = Form.objects.get_or_create(
         slug="whitepaper",
-        defaults={"name": "資料ダウンロード", "fields": fields, "success_message": "ありがとうございました。"},
+        defaults={
+            "name": "資料ダウンロード",
+            "fields": fields,
+            "success_message": "ありがとうございました。",
+            "published": True,
+        },
     )
     blocks = [
         {"type": "hero", "title": "MA導入チェックリスト", "text": "導入前に確認したい6つの条件"},
         {"type": "form", "form": form.slug},
     ]
     LandingPage.objects.get_or_create(
-        slug="checklist", defaults={"title": "MA導入チェックリスト", "blocks": blocks, "form": form, "published": True}
+        slug="checklist",
+        defaults={
+            "title": "MA導入チェックリスト",
+            "draft_blocks": blocks,
+            "blocks": blocks,
+            "published_at": timezone.now(),
+        },
     )
     return form
 
