@@ -8,10 +8,11 @@ class ScoringConfig(AppConfig):
     verbose_name = _("Scoring")
 
     def ready(self) -> None:
-        from leads import stream
-        from scoring.ledger import score_activity
+        from leads import merging, stream
+        from scoring.ledger import rescore_lead, score_activity
 
         stream.register("scoring", score_activity)
+        merging.register_after_merge("scoring", rescore_lead)
         connection_created.connect(use_re2_for_sqlite_regexp, dispatch_uid="scoring.re2")
 
 

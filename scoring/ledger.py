@@ -59,6 +59,13 @@ def refresh_scores(lead_ids: list[int] | None = None) -> int:
     return leads.update(score=ledger_total())
 
 
+def rescore_lead(lead: Lead) -> None:
+    """After a merge moved ledger rows onto this lead: its cached scores follow the ledger."""
+    refresh_scores([lead.pk])
+    lead.refresh_from_db(fields=["score"])
+    refresh_fit(lead)
+
+
 def refresh_fit(lead: Lead, rules: list[FitRule] | None = None) -> int:
     rules = list(FitRule.objects.filter(active=True)) if rules is None else rules
     score = fit_score(rules, lead)

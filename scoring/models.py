@@ -133,9 +133,8 @@ class ScoreEntry(models.Model):
     # PROTECT: a rule with points in ledgers is deactivated, not deleted, so the ledger keeps its reasons.
     rule = models.ForeignKey(ScoringRule, models.PROTECT, null=True, blank=True, verbose_name=_("rule"))
     activity = models.ForeignKey(Activity, models.SET_NULL, null=True, blank=True, verbose_name=_("activity"))
-    # DO_NOTHING keeps deletes of ledger rows one DELETE statement; rescore removes both sides together.
     cancels = models.OneToOneField(
-        "self", models.DO_NOTHING, null=True, blank=True, related_name="cancelled_by", verbose_name=_("expires")
+        "self", models.CASCADE, null=True, blank=True, related_name="cancelled_by", verbose_name=_("expires")
     )
     window = models.CharField(max_length=64)
     points = models.IntegerField(_("points"))

@@ -7,8 +7,6 @@ worker started here on the real Redis broker. `--require-integration` (used by
 .ci/run) turns a missing tier 2 into an error instead of a quiet pass.
 """
 
-import os
-
 import pytest
 from django.conf import settings as django_settings
 
@@ -65,10 +63,7 @@ def _tier1_isolation(request, settings):
     celery_app.conf.task_always_eager = previous
 
 
-@pytest.fixture
-def clean_env(monkeypatch):
-    """A process environment without any of the project's variables, for subprocess tests."""
-    for name in list(os.environ):
-        if name in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "ESP", "DJANGO_ENV", "SECRET_KEY", "DEBUG"}:
-            monkeypatch.delenv(name)
-    return monkeypatch
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings) -> None:
+    """The production hasher costs about half a second per test user."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
