@@ -111,7 +111,9 @@ class Lead(models.Model):
         _("email status"), max_length=20, choices=EmailStatus.choices, default=EmailStatus.OK
     )
     consent = models.BooleanField(_("consent to email"), default=False)
-    score = models.IntegerField(_("score"), default=0, db_index=True, help_text=_("Behaviour score: the sum of its ledger"))
+    score = models.IntegerField(
+        _("score"), default=0, db_index=True, help_text=_("Behaviour score: the sum of its ledger")
+    )
     fit_score = models.IntegerField(_("fit score"), default=0, help_text=_("Fit with the ideal customer profile"))
     mql_at = models.DateTimeField(_("became a hot lead"), null=True, blank=True)
     custom = models.JSONField(_("custom fields"), default=dict, blank=True)
@@ -129,7 +131,10 @@ class Lead(models.Model):
     class Meta:
         verbose_name = _("lead")
         verbose_name_plural = _("leads")
-        indexes = [models.Index(fields=["stage", "-score"], name="lead_stage_score")]
+        indexes = [
+            models.Index(fields=["stage", "-score"], name="lead_stage_score"),
+            models.Index(fields=["-updated_at", "-id"], name="lead_updated"),  # API sync: updated_since
+        ]
 
     def __str__(self) -> str:
         return self.display_name or self.email
@@ -313,8 +318,11 @@ class Activity(models.Model):
         indexes = [
             models.Index(fields=["lead", "-occurred_at"], name="activity_lead_timeline"),
             models.Index(fields=["campaign_id", "kind", "lead"], name="activity_campaign_counts"),
+            # The sweeper's queue: only rows with a lead are ever processed.
             models.Index(
-                fields=["processed_at"], name="activity_unprocessed", condition=models.Q(processed_at__isnull=True)
+                fields=["occurred_at"],
+                name="activity_unprocessed",
+                condition=models.Q(processed_at__isnull=True, lead__isnull=False),
             ),
         ]
 

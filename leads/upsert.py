@@ -52,7 +52,7 @@ def upsert_lead(*, values: dict, consent: ConsentGrant | None = None, touch: dic
     changed = [] if created else _apply(lead, given, custom)
     if created:
         _fill_new(lead, custom=custom, touch=touch)
-    elif touch:
+    elif touch and lead.last_touch != touch:
         lead.last_touch = touch
         changed.append("last_touch")
     if (created or "company_name" in changed) and lead.company_id is None:
@@ -60,10 +60,11 @@ def upsert_lead(*, values: dict, consent: ConsentGrant | None = None, touch: dic
         changed.append("company")
     if consent and _grant(lead, consent):
         changed.append("consent")
+    if tags and not set(tags) <= set(lead.tags.values_list("name", flat=True)):
+        lead.tags.add(*_tags(tags))
+        changed.append("tags")
     if created or changed:
         lead.save()
-    if tags:
-        lead.tags.add(*_tags(tags))
     outcome = Outcome.CREATED if created else Outcome.UPDATED if changed else Outcome.UNCHANGED
     return Upserted(lead=lead, outcome=outcome, changed=changed)
 

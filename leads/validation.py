@@ -5,6 +5,7 @@ Pure functions: a dict of raw strings in, cleaned values and a list of
 keys for matching are computed elsewhere (mautomation/lib/normalize.py).
 """
 
+import math
 import re
 from datetime import date
 
@@ -73,10 +74,7 @@ def clean_custom(field: CustomField, raw: str) -> tuple[object, str | None]:
     if value == "":
         return "", None
     if field.kind == CustomField.Kind.NUMBER:
-        try:
-            return float(value) if "." in value else int(value.replace(",", "")), None
-        except ValueError:
-            return value, _("is not a number")
+        return _clean_number(value)
     if field.kind == CustomField.Kind.DATE:
         try:
             return date.fromisoformat(value.replace("/", "-")).isoformat(), None
@@ -84,9 +82,21 @@ def clean_custom(field: CustomField, raw: str) -> tuple[object, str | None]:
             return value, _("is not a date (YYYY-MM-DD)")
     if field.kind == CustomField.Kind.CHOICE and value not in field.choices:
         return value, _("is not one of: %(choices)s") % {"choices": ", ".join(map(str, field.choices))}
+    if _CONTROL.search(str(value)):
+        return value, _("contains control characters")
     if len(str(value)) > 1000:
         return value, _("is too long (%(length)d characters, at most %(max)d)") % {"length": len(value), "max": 1000}
     return value, None
+
+
+def _clean_number(value: str) -> tuple[object, str | None]:
+    try:
+        number = float(value) if "." in value or "e" in value.lower() else int(value.replace(",", ""))
+    except ValueError:
+        return value, _("is not a number")
+    if isinstance(number, float) and not math.isfinite(number):  # "1e999" is infinity: no database stores it
+        return value, _("is not a number")
+    return number, None
 
 
 def clean_lead_values(raw: dict[str, str], *, custom_fields: dict[str, CustomField]) -> tuple[dict, list[Problem]]:

@@ -53,6 +53,8 @@ if PRODUCTION and not ALLOWED_HOSTS:
     )
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Origins of the marketer's own sites that may read the tracking endpoints' answers (CORS).
+TRACKING_ALLOWED_ORIGINS = env_list("TRACKING_ALLOWED_ORIGINS")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -160,7 +162,11 @@ CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "mautomation.tasks.heartbeat", "schedule": timedelta(seconds=30)},
     "sweep-activities": {"task": "leads.tasks.sweep_activities", "schedule": timedelta(seconds=60)},
     "decay-scores": {"task": "scoring.tasks.decay_scores", "schedule": timedelta(hours=6)},
+    "sweep-form-followups": {"task": "landing.tasks.sweep_followups", "schedule": timedelta(seconds=60)},
 }
+# Form submissions per minute: per client network and form, and per form (a load test raises them).
+FORM_RATE_LIMIT_PER_MINUTE = env_int("FORM_RATE_LIMIT_PER_MINUTE", 10)
+FORM_RATE_LIMIT_PER_FORM_PER_MINUTE = env_int("FORM_RATE_LIMIT_PER_FORM_PER_MINUTE", 600)
 
 # --- Email ------------------------------------------------------------------
 ESP = env_str("ESP", "file").lower()

@@ -2,11 +2,16 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from leads import urls as leads_urls
 from mautomation import views
+from scoring import urls as scoring_urls
 
 api_v1 = [
     path("me/", views.me, name="me"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("", include(leads_urls.api_urlpatterns)),
+    path("", include(scoring_urls.api_urlpatterns)),
+    path("", include("landing.api")),
 ]
 
 urlpatterns = [
@@ -15,4 +20,5 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("t/", include((leads_urls.urlpatterns, "tracking"), namespace="tracking")),
 ]
