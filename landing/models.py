@@ -79,12 +79,23 @@ class Submission(models.Model):
     page_url = models.CharField(_("page URL"), max_length=2000, blank=True)
     embedded = models.BooleanField(_("embedded"), default=False)
     confirmed_at = models.DateTimeField(_("opt-in confirmed"), null=True, blank=True)
+    # The consent box's wording when it was ticked: granted at once, or on confirmation (double opt-in).
+    consent_wording = models.TextField(_("consent wording"), blank=True)
+    # Emails owed to this submission (auto-reply, staff notification, confirmation); the sweeper sends what is NULL.
+    followups_sent_at = models.DateTimeField(_("follow-up emails sent"), null=True, blank=True)
     created_at = models.DateTimeField(_("submitted"), default=timezone.now, db_index=True)
 
     class Meta:
         verbose_name = _("submission")
         verbose_name_plural = _("submissions")
         ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                name="submission_followups_due",
+                condition=models.Q(followups_sent_at__isnull=True),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.form} {self.created_at:%Y-%m-%d %H:%M}"

@@ -21,4 +21,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("t/", include((leads_urls.urlpatterns, "tracking"), namespace="tracking")),
+    path("", include("landing.urls")),
 ]
