@@ -27,6 +27,7 @@ from leads import stream, tracking
 from leads.models import Activity, Consent, CustomField
 from leads.upsert import ConsentGrant, upsert_lead
 from leads.validation import CUSTOM_PREFIX, clean_email, clean_lead_values, clean_text
+from mautomation.lib.enqueue import try_enqueue
 
 log = logging.getLogger(__name__)
 
@@ -267,24 +268,8 @@ def store(*, form: Form, values: dict, lead: dict, meta: Meta) -> Submission:
     return submission
 
 
-# After a broker failure, this process stops trying for a while: each attempt costs the visitor
-# the connection timeout, and the sweeper sends what was skipped.
-BROKER_BACKOFF_SECONDS = 30.0
-_broker_down_until = [0.0]
-
-
 def enqueue_followups(submission_id: int) -> None:
-    """Hand the follow-up emails to a worker; a broker failure is logged and the sweeper sends them."""
+    """Hand the follow-up emails to a worker; if the broker is down the sweeper sends them."""
     from landing.tasks import send_followups
 
-    if time.monotonic() < _broker_down_until[0]:
-        log.info("broker recently unavailable; follow-ups of submission %s left for the sweeper", submission_id)
-        return
-    try:
-        # No publish retries: the visitor would wait for them, and the sweeper is the retry.
-        send_followups.apply_async((submission_id,), retry=False)
-    except Exception:
-        _broker_down_until[0] = time.monotonic() + BROKER_BACKOFF_SECONDS
-        log.warning(
-            "broker unavailable; follow-ups of submission %s left for the sweeper", submission_id, exc_info=True
-        )
+    try_enqueue(send_followups, (submission_id,), what=f"follow-ups of submission {submission_id}")

@@ -20,6 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from leads.models import Activity, Lead, VisitorLink
+from mautomation.lib.enqueue import try_enqueue
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +74,10 @@ def _touch(lead_id: int, when: datetime) -> None:
 
 
 def dispatch(activity_ids: list[int]) -> None:
-    """Hand events to a worker; a broker failure is logged, the sweeper retries."""
+    """Hand events to a worker; if the broker is down the sweeper processes them later."""
     from leads.tasks import process_activities
 
-    try:
-        process_activities.delay(activity_ids)
-    except Exception:
-        log.warning("broker unavailable; %d activities left for the sweeper", len(activity_ids), exc_info=True)
+    try_enqueue(process_activities, (activity_ids,), what=f"{len(activity_ids)} activities")
 
 
 def process(activity_id: int) -> bool:

@@ -11,6 +11,7 @@ import pytest
 from django.conf import settings as django_settings
 
 from mautomation.celery import app as celery_app
+from mautomation.lib import enqueue
 
 TIER2 = bool(django_settings.REDIS_URL) and not django_settings.USING_SQLITE
 pytest_plugins = ["tests.worker"]
@@ -61,6 +62,14 @@ def _tier1_isolation(request, settings):
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _broker_backoff_forgotten():
+    """A broker failure simulated by one test must not make the next one skip its dispatch."""
+    enqueue.reset()
+    yield
+    enqueue.reset()
 
 
 @pytest.fixture(autouse=True)

@@ -32,7 +32,7 @@ def broker_down(monkeypatch):
     def refuse(*args, **kwargs):
         raise ConnectionError("broker unreachable")
 
-    monkeypatch.setattr(tasks.process_activities, "delay", refuse)
+    monkeypatch.setattr(tasks.process_activities, "apply_async", refuse)
 
 
 def test_recording_the_same_dedup_key_twice_keeps_one_row():
