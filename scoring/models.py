@@ -132,7 +132,11 @@ class ScoreEntry(models.Model):
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.BEHAVIOUR)
     # PROTECT: a rule with points in ledgers is deactivated, not deleted, so the ledger keeps its reasons.
     rule = models.ForeignKey(ScoringRule, models.PROTECT, null=True, blank=True, verbose_name=_("rule"))
-    activity = models.ForeignKey(Activity, models.SET_NULL, null=True, blank=True, verbose_name=_("activity"))
+    # No database constraint: a rescore writes a million rows, and the deferred check of each
+    # against the activity table cost ~40% of it. Activities are append-only; the ORM still nulls this.
+    activity = models.ForeignKey(
+        Activity, models.SET_NULL, null=True, blank=True, db_constraint=False, verbose_name=_("activity")
+    )
     cancels = models.OneToOneField(
         "self", models.CASCADE, null=True, blank=True, related_name="cancelled_by", verbose_name=_("expires")
     )

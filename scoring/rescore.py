@@ -6,6 +6,7 @@ of each frequency window. Then one UPDATE rebuilds every cached score.
 """
 
 import re
+from collections import defaultdict
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -38,7 +39,10 @@ def rescore() -> Rescored:
     apply_decay()
     config = ScoringSettings.load()
     candidates = Lead.objects.filter(mql_at__isnull=True, score__gte=config.hot_threshold).values_list("pk", flat=True)
-    newly_hot = sum(_check(pk, config) for pk in list(candidates))
+    ids, newly_hot = list(candidates), 0
+    for start in range(0, len(ids), 500):  # one transaction per chunk, not per lead
+        with transaction.atomic():
+            newly_hot += sum(check_hot(pk, config=config) for pk in ids[start : start + 500])
     return Rescored(entries=entries, leads=leads, newly_hot=newly_hot)
 
 
@@ -53,11 +57,6 @@ def rebuild_ledger() -> tuple[int, int]:
     leads = refresh_scores()
     refresh_all_fit()
     return entries, leads
-
-
-@transaction.atomic
-def _check(lead_id: int, config: ScoringSettings) -> bool:
-    return check_hot(lead_id, config=config)
 
 
 def _delete_recomputed() -> None:
@@ -133,17 +132,18 @@ def window_expression(rule: ScoringRule):
 
 
 def refresh_all_fit(batch: int = 2000) -> int:
-    """Recompute every lead's fit score; writes only the ones that changed."""
+    """Recompute every lead's fit score; one UPDATE per distinct new score in each chunk."""
     rules = list(FitRule.objects.filter(active=True))
+    fields = ["email", "title", "department", "fit_score", "company", "company__industry", "company__employees"]
+    leads = Lead.objects.select_related("company").only(*fields).order_by("pk")
     changed, after = 0, 0
-    leads = Lead.objects.select_related("company").order_by("pk")
     while chunk := list(leads.filter(pk__gt=after)[:batch]):
-        stale = []
+        stale: dict[int, list[int]] = defaultdict(list)
         for lead in chunk:
             score = fit_score(rules, lead)
             if score != lead.fit_score:
-                lead.fit_score = score
-                stale.append(lead)
-        Lead.objects.bulk_update(stale, ["fit_score"])
-        changed, after = changed + len(stale), chunk[-1].pk
+                stale[score].append(lead.pk)
+        for score, pks in stale.items():
+            Lead.objects.filter(pk__in=pks).update(fit_score=score)
+        changed, after = changed + sum(map(len, stale.values())), chunk[-1].pk
     return changed
