@@ -390,7 +390,7 @@ def rescore_main() -> dict:
 
         return wrapper
 
-    for name in ("rebuild_ledger", "insert_entries", "refresh_scores", "refresh_all_fit", "apply_decay", "_check"):
+    for name in ("rebuild_ledger", "insert_entries", "refresh_scores", "refresh_all_fit", "apply_decay", "check_hot"):
         setattr(module, name, timed(name, getattr(module, name)))
     t0 = time.perf_counter()
     result = module.rescore()
@@ -407,7 +407,7 @@ def rescore_main() -> dict:
         "hot leads": seconds - ledger - get("apply_decay", 0.0),
     }
     return {"seconds": seconds, "entries": result.entries, "leads": result.leads, "newly_hot": result.newly_hot,
-            "phases": phases, "hot_checks": calls.get("_check", 0)}  # fmt: skip
+            "phases": phases, "hot_checks": calls.get("check_hot", 0)}  # fmt: skip
 
 
 def latency_main(count: int) -> dict:

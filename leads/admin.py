@@ -28,6 +28,7 @@ from django.utils.translation import ngettext
 
 from leads.companies import company_for
 from leads.duplicates import possible_duplicates
+from leads.exporting import export_as_csv, export_as_csv_cp932
 from leads.forms import (
     MAX_MERGE,
     CustomFieldForm,
@@ -258,7 +259,7 @@ class LeadAdmin(admin.ModelAdmin):
     search_help_text = _("Name, email, company or phone; custom.KEY:VALUE searches a custom field.")
     autocomplete_fields = ("company", "tags")
     readonly_fields = ("consent", "score", "first_touch", "last_touch", "created_at", "updated_at", "last_activity_at")
-    actions = ["merge_selected"]
+    actions = ["merge_selected", export_as_csv, export_as_csv_cp932]
     fieldsets = (
         (None, {"fields": ("email", ("last_name", "first_name"), ("last_name_kana", "first_name_kana"))}),
         (_("Company"), {"fields": ("company", "company_name", "department", "title", "phone")}),

@@ -242,6 +242,8 @@ class ImportJob(models.Model):
     encoding = models.CharField(_("encoding"), max_length=20, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     message = models.TextField(_("message"), blank=True)
+    consent_method = models.CharField(_("consent of new leads"), max_length=20, blank=True, default="import")
+    source = models.CharField(_("source of new leads"), max_length=100, blank=True)
     rows_total = models.PositiveIntegerField(_("rows"), default=0)
     rows_done = models.PositiveIntegerField(_("rows done"), default=0)
     created = models.PositiveIntegerField(_("created"), default=0)

@@ -161,6 +161,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "mautomation.tasks.heartbeat", "schedule": timedelta(seconds=30)},
     "sweep-activities": {"task": "leads.tasks.sweep_activities", "schedule": timedelta(seconds=60)},
+    "start-pending-imports": {"task": "leads.tasks.start_pending_imports", "schedule": timedelta(minutes=2)},
     "decay-scores": {"task": "scoring.tasks.decay_scores", "schedule": timedelta(hours=6)},
     "sweep-form-followups": {"task": "landing.tasks.sweep_followups", "schedule": timedelta(seconds=60)},
 }

@@ -18,6 +18,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/leads/import/", include("leads.import_views")),  # before the admin, which would claim it
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("t/", include((leads_urls.urlpatterns, "tracking"), namespace="tracking")),
