@@ -17,7 +17,6 @@ from functools import partial
 
 from django.conf import settings
 from django.core import signing
-from django.core.cache import cache
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -27,6 +26,7 @@ from leads import stream, tracking
 from leads.models import Activity, Consent, CustomField
 from leads.upsert import ConsentGrant, upsert_lead
 from leads.validation import CUSTOM_PREFIX, clean_email, clean_lead_values, clean_text
+from mautomation.lib import ratelimit
 from mautomation.lib.enqueue import try_enqueue
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,6 @@ TOKEN_MAX_AGE = 24 * 3600  # a tab left open overnight still submits (after one 
 BODY_MAX = 64 * 1024
 EXTRA_KEYS = 12  # token, honeypot, CSRF, visitor meta: beyond the form's own fields
 TICKED = frozenset({"on", "1", "true", "yes"})
-WINDOW_SECONDS = 60
 ALL = "__all__"  # the key of errors about the whole form
 _UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
@@ -108,18 +107,8 @@ def limits() -> tuple[int, int]:
 def over_limit(form: Form, client_ip: str) -> bool:
     """Count this attempt for its client network and its form; True when either is over its limit."""
     per_ip, per_form = limits()
-    window = int(time.time() // WINDOW_SECONDS)
-    ip_count = _count(f"f:{form.pk}:ip:{tracking.ip_bucket(client_ip)}:{window}")
-    return ip_count > per_ip or _count(f"f:{form.pk}:all:{window}") > per_form
-
-
-def _count(key: str) -> int:
-    cache.add(key, 0, timeout=WINDOW_SECONDS + 10)
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between add and incr: the window's first hit
-        cache.set(key, 1, timeout=WINDOW_SECONDS + 10)
-        return 1
+    ip_count = ratelimit.hit(f"f:{form.pk}:ip:{tracking.ip_bucket(client_ip)}")
+    return ip_count > per_ip or ratelimit.hit(f"f:{form.pk}:all") > per_form
 
 
 def refusal(form: Form, data: Mapping, meta: Meta) -> tuple[int, str] | None:

@@ -11,17 +11,16 @@ when a form or the API sends the visitor id along with an email address.
 import hashlib
 import ipaddress
 import re
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from html import escape
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils.translation import gettext as _
 
 from leads import stream
 from leads.models import Activity
+from mautomation.lib import ratelimit
 
 VISITOR_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 URL_MAX = 2000
@@ -35,7 +34,6 @@ BODY_MAX = 8 * 1024
 
 # Fixed one-minute windows. A real browser sends one view per page load, so
 # these only stop scripts; the per-IP one stops a script rotating visitor ids.
-WINDOW_SECONDS = 60
 PER_VISITOR_LIMIT = 120
 PER_IP_LIMIT = 600
 
@@ -114,19 +112,9 @@ def record_page_view(*, visitor_id: str, url: str, referrer: str, title: str, ut
 
 def over_limit(*, visitor_id: str, client_ip: str) -> bool:
     """Count this view against its visitor and its client network; True when either is over its limit."""
-    window = int(time.time() // WINDOW_SECONDS)
-    return _count(f"t:pv:ip:{ip_bucket(client_ip)}:{window}") > PER_IP_LIMIT or (
-        _count(f"t:pv:v:{visitor_id}:{window}") > PER_VISITOR_LIMIT
+    return ratelimit.hit(f"t:pv:ip:{ip_bucket(client_ip)}") > PER_IP_LIMIT or (
+        ratelimit.hit(f"t:pv:v:{visitor_id}") > PER_VISITOR_LIMIT
     )
-
-
-def _count(key: str) -> int:
-    cache.add(key, 0, timeout=WINDOW_SECONDS + 10)
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between add and incr: this is the window's first hit
-        cache.set(key, 1, timeout=WINDOW_SECONDS + 10)
-        return 1
 
 
 def ip_bucket(client_ip: str) -> str:

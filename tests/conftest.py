@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings as django_settings
 
 from mautomation.celery import app as celery_app
-from mautomation.lib import enqueue
+from mautomation.lib import enqueue, ratelimit
 
 TIER2 = bool(django_settings.REDIS_URL) and not django_settings.USING_SQLITE
 pytest_plugins = ["tests.worker"]
@@ -70,6 +70,12 @@ def _broker_backoff_forgotten():
     enqueue.reset()
     yield
     enqueue.reset()
+
+
+@pytest.fixture(autouse=True)
+def _rate_limit_clock_pinned(monkeypatch) -> None:
+    """Rate-limit windows are per minute: a burst in a test must not straddle a minute boundary."""
+    monkeypatch.setattr(ratelimit, "now", lambda: 1_800_000_000.0)
 
 
 @pytest.fixture(autouse=True)

@@ -5,12 +5,21 @@ import json
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.urls import reverse
+from django.utils import translation
 
 from landing.builder import MAX_BLOCKS, block_problems, is_safe_url, page_block_problems
 from landing.models import Form, LandingPage
 from mautomation.roles import MARKETER
 from tests.factories import make_user
 from tests.landing.page_helpers import EMAIL_FIELD, hero, logged_in, make_form, make_page
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages are asserted in English (the default language is Japanese)."""
+    with translation.override("en"):
+        yield
+
 
 MARKETER_USER = type("Marketer", (), {"is_superuser": False})()
 SUPERUSER = type("Superuser", (), {"is_superuser": True})()

@@ -89,9 +89,8 @@ def test_api_creates_and_lists_rules(client):
 
 def test_api_refuses_bad_rules_with_the_field(client):
     body = {"name": "r", "event_kind": "page_view", "points": 5, "url_match": "regex", "url_pattern": "("}
-    response = client.post(
-        "/api/v1/scoring-rules/", body, content_type="application/json", **auth(make_user("m", role=MARKETER))
-    )
+    headers = {**auth(make_user("m", role=MARKETER)), "HTTP_ACCEPT_LANGUAGE": "en"}
+    response = client.post("/api/v1/scoring-rules/", body, content_type="application/json", **headers)
     assert response.status_code == 400
     assert "not a valid regular expression" in response.json()["url_pattern"][0]
 

@@ -3,10 +3,19 @@
 from datetime import UTC, datetime
 
 import pytest
+from django.utils import translation
 
 from leads.models import Activity
 from scoring.models import ScoringRule
 from scoring.rules import points_for, rule_matches, rule_problems, url_matches, window
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages are asserted in English (the default language is Japanese)."""
+    with translation.override("en"):
+        yield
+
 
 CASE_STUDY = ScoringRule(name="case study", event_kind=Activity.Kind.PAGE_VIEW, url_pattern="/case-studies/", points=5)
 DOCUMENT = ScoringRule(name="document", event_kind=Activity.Kind.FORM_SUBMIT, points=20)
