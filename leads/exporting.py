@@ -19,22 +19,12 @@ from django.utils.translation import get_language, gettext_lazy, override
 from django.utils.translation import gettext as _
 
 from leads.models import CustomField, Lead
+from leads.validation import TEXT_FIELDS
 
 ENCODINGS = {"utf-8": "utf-8", "cp932": "windows-31j"}  # our name -> the charset label for HTTP
 BOM = "\ufeff"
-TEXT_FIELDS = (
-    "email",
-    "last_name",
-    "first_name",
-    "last_name_kana",
-    "first_name_kana",
-    "company_name",
-    "department",
-    "title",
-    "phone",
-    "source",
-)
-FIELDS = (*TEXT_FIELDS, "tags", "stage", "email_status", "consent", "score", "owner", "created_at")
+# The ingest fields (leads/validation.py) in the same order, then the state a marketer filters on.
+FIELDS = ("email", *TEXT_FIELDS, "tags", "stage", "email_status", "consent", "score", "owner", "created_at")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ROWS_PER_CHUNK = 500
 # Characters that CP932 (Excel's "Shift_JIS") has at another code point than JIS: 〜 is ～ there.
@@ -75,7 +65,7 @@ def headers(custom: list[tuple[str, str]]) -> list[str]:
 
 
 def values(lead: Lead, custom: list[tuple[str, str]]) -> list[object]:
-    cells = [getattr(lead, name) for name in TEXT_FIELDS]
+    cells = [getattr(lead, name) for name in ("email", *TEXT_FIELDS)]
     cells += [", ".join(sorted(tag.name for tag in lead.tags.all())), lead.get_stage_display()]
     cells += [lead.get_email_status_display(), _("Yes") if lead.consent else _("No"), lead.score]
     cells += [
