@@ -11,7 +11,6 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -22,6 +21,7 @@ from rest_framework.test import APIClient
 
 from leads import tracking
 from leads.models import Activity, Lead
+from mautomation.lib import ratelimit
 from mautomation.roles import MARKETER
 from mautomation.tasks import ping
 from tests.factories import make_lead
@@ -101,7 +101,7 @@ def test_concurrent_page_views_of_one_visitor_stop_exactly_at_its_limit(token, m
     monkeypatch.setattr(tracking, "PER_VISITOR_LIMIT", 50)
     monkeypatch.setattr(tracking, "PER_IP_LIMIT", 10**6)
     now = time.time()
-    monkeypatch.setattr(tracking, "time", SimpleNamespace(time=lambda: now))  # one window for the whole race
+    monkeypatch.setattr(ratelimit, "now", lambda: now)  # one window for the whole race
     visitor = uuid.uuid4().hex  # a fresh counter even when the suite runs twice within a minute
 
     def page_view(client: APIClient, ticket: int) -> int:
