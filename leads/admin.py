@@ -16,17 +16,17 @@ from django.contrib.admin import helpers
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from leads.companies import company_for
+from leads.consents import revoke_consents
 from leads.duplicates import possible_duplicates
 from leads.exporting import export_as_csv, export_as_csv_cp932
 from leads.forms import (
@@ -418,16 +418,6 @@ class ActivityAdmin(admin.ModelAdmin):
 
 
 @transaction.atomic
-def revoke_consents(*, consents: QuerySet, reason: str) -> int:
-    """Revoke the consents still in force; a lead left without any loses its consent flag."""
-    pending = Consent.objects.filter(pk__in=consents.values("pk"), revoked_at__isnull=True)
-    lead_ids = list(pending.values_list("lead_id", flat=True).distinct())
-    revoked = pending.update(revoked_at=timezone.now(), revoked_reason=reason)
-    in_force = Consent.objects.filter(lead=OuterRef("pk"), revoked_at__isnull=True)
-    Lead.objects.filter(pk__in=lead_ids).filter(~Exists(in_force)).update(consent=False)
-    return revoked
-
-
 @admin.register(Consent)
 class ConsentAdmin(admin.ModelAdmin):
     """Evidence of consent: never added, edited or deleted here, only revoked."""

@@ -1,26 +1,33 @@
-"""Opting out: what an unsubscribe does to a lead, wherever it comes from (link, API, ESP webhook)."""
+"""Consent and opting out: revoking consents, and what an unsubscribe does wherever it comes from."""
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from leads.models import Activity, Consent, Lead
 
 
+def revoke_consents(*, consents: QuerySet, reason: str) -> int:
+    """Revoke the consents still in force (kept as evidence); a lead left without any loses its consent flag."""
+    pending = Consent.objects.filter(pk__in=consents.values("pk"), revoked_at__isnull=True)
+    lead_ids = list(pending.values_list("lead_id", flat=True).distinct())
+    revoked = pending.update(revoked_at=timezone.now(), revoked_reason=reason[:255])
+    in_force = Consent.objects.filter(lead=OuterRef("pk"), revoked_at__isnull=True)
+    Lead.objects.filter(pk__in=lead_ids).filter(~Exists(in_force)).update(consent=False)
+    return revoked
+
+
 def unsubscribe(lead: Lead, *, reason: str) -> bool:
     """Stop all marketing mail to the lead and revoke its consents; True when something changed."""
-    changed = Lead.objects.filter(pk=lead.pk).filter(~Q(email_status=Lead.EmailStatus.UNSUBSCRIBED) | Q(consent=True))
     # A bounce or a complaint is a stronger state than an unsubscribe: keep it.
-    changed.filter(email_status=Lead.EmailStatus.OK).update(email_status=Lead.EmailStatus.UNSUBSCRIBED)
-    updated = changed.update(consent=False)
-    Consent.objects.filter(lead=lead, revoked_at__isnull=True).update(
-        revoked_at=timezone.now(), revoked_reason=reason[:255]
+    changed = Lead.objects.filter(pk=lead.pk, email_status=Lead.EmailStatus.OK).update(
+        email_status=Lead.EmailStatus.UNSUBSCRIBED
     )
-    return bool(updated)
+    revoked = revoke_consents(consents=Consent.objects.filter(lead=lead), reason=reason)
+    changed += Lead.objects.filter(pk=lead.pk, consent=True).update(consent=False)  # consent set without a record
+    return bool(changed or revoked)
 
 
 def on_activity(activity: Activity) -> None:
     """Stream consumer: an unsubscribed event, from any source, takes effect."""
     if activity.kind == Activity.Kind.UNSUBSCRIBED:
-        unsubscribe(
-            activity.lead, reason=str((activity.data or {}).get("reason", "unsubscribed"))[:255] or "unsubscribed"
-        )
+        unsubscribe(activity.lead, reason=str((activity.data or {}).get("reason") or "unsubscribed"))

@@ -73,12 +73,6 @@ def local_date(moment: datetime) -> str:
     return moment.astimezone(ZoneInfo(settings.TIME_ZONE)).date().isoformat()
 
 
-def points_for(rules: list[ScoringRule], *, kind: str, url: str = "") -> int:
-    """Sum of the points of the active rules that an event of this kind and URL triggers."""
-    event = Activity(kind=kind, url=url)
-    return sum(rule.points for rule in rules if rule_matches(rule, event))
-
-
 def rule_problems(rule: ScoringRule) -> dict[str, str]:
     """Why a rule cannot be saved, by field; empty when it is fine."""
     problems = {}

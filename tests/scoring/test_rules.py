@@ -7,7 +7,7 @@ from django.utils import translation
 
 from leads.models import Activity
 from scoring.models import ScoringRule
-from scoring.rules import points_for, rule_matches, rule_problems, url_matches, window
+from scoring.rules import rule_matches, rule_problems, url_matches, window
 
 
 @pytest.fixture(autouse=True)
@@ -15,6 +15,12 @@ def _english():
     """Messages are asserted in English (the default language is Japanese)."""
     with translation.override("en"):
         yield
+
+
+def points_for(rules: list[ScoringRule], *, kind: str, url: str = "") -> int:
+    """What an event of this kind and URL would score under these rules."""
+    event = Activity(kind=kind, url=url)
+    return sum(rule.points for rule in rules if rule_matches(rule, event))
 
 
 CASE_STUDY = ScoringRule(name="case study", event_kind=Activity.Kind.PAGE_VIEW, url_pattern="/case-studies/", points=5)
