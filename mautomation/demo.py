@@ -13,7 +13,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
-from campaigns.models import Campaign
+from campaigns.models import Campaign, EmailTemplate, SenderIdentity
 from landing.models import Form, LandingPage
 from leads.models import Activity, Company, Lead
 from mautomation.lib import normalize
@@ -113,16 +113,41 @@ def _scoring_rules() -> None:
 
 
 def _campaign() -> Campaign:
+    if not SenderIdentity.objects.exists():
+        SenderIdentity.objects.create(
+            name="株式会社デモ",
+            postal_address="〒100-0001 東京都千代田区千代田1-1",
+            contact_email="info@example.com",
+            contact_phone="03-0000-0000",
+        )
+    template, _ = EmailTemplate.objects.get_or_create(
+        name="ホワイトペーパー案内",
+        defaults={
+            "subject": "【無料資料】MA導入のチェックリスト",
+            "preheader": "導入前に確認したい6つの条件",
+            "html": DEMO_HTML,
+            "text": "{{ lead.last_name }} {{ lead.first_name }} 様\n\nMA導入前に確認したい6つの条件をまとめました。\n"
+            "https://www.example.com/whitepaper/\n",
+        },
+    )
     campaign, _ = Campaign.objects.get_or_create(
         name="2026年11月 ホワイトペーパー配信",
         defaults={
             "content_type": Campaign.ContentType.WHITEPAPER,
-            "subject": "【無料資料】MA導入のチェックリスト",
-            "text_body": "{{ lead.last_name }} 様\n\nMA導入前に確認したい6つの条件をまとめました。",
+            "template": template,
             "status": Campaign.Status.SENT,
         },
     )
     return campaign
+
+
+DEMO_HTML = """<html><head><style>
+p { font-size: 15px; line-height: 1.7 }
+.cta { color: #fff; background: #0b63ce; padding: 10px 18px }
+</style></head>
+<body><p>{{ lead.last_name }} {{ lead.first_name }} 様</p>
+<p>{{ lead.company_name | fallback("貴社") }}でのMA導入前に確認したい6つの条件をまとめました。</p>
+<p><a class="cta" href="https://www.example.com/whitepaper/">資料をダウンロード</a></p></body></html>"""
 
 
 def _form_and_page() -> Form:

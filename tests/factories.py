@@ -21,3 +21,32 @@ def make_lead(email: str = "taro@example.com", **fields) -> Lead:
 
 def make_activity(lead: Lead, kind: str = Activity.Kind.PAGE_VIEW, **fields) -> Activity:
     return Activity.objects.create(lead=lead, kind=kind, **fields)
+
+
+def make_template(**fields):
+    from campaigns.models import EmailTemplate
+
+    defaults = {
+        "name": "Newsletter",
+        "subject": "お知らせ {{ lead.last_name }}",
+        "html": "<style>p { color: red }</style><p>{{ lead.last_name }} {{ lead.first_name }} 様</p>"
+        '<p><a href="https://www.example.com/doc">資料</a></p>',
+        "text": "{{ lead.last_name }} {{ lead.first_name }} 様\nhttps://www.example.com/doc\n",
+    }
+    return EmailTemplate.objects.create(**{**defaults, **fields})
+
+
+def make_campaign(template=None, **fields):
+    from campaigns.models import Campaign
+
+    return Campaign.objects.create(
+        name=fields.pop("name", "November newsletter"), template=template or make_template(), **fields
+    )
+
+
+def make_sender():
+    from campaigns.models import SenderIdentity
+
+    return SenderIdentity.objects.create(
+        name="株式会社テスト", postal_address="東京都千代田区1-1", contact_email="info@example.com"
+    )
