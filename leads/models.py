@@ -330,3 +330,78 @@ class Activity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} @ {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class LeadList(models.Model):
+    """A static list (members added by hand, import or API) or a suppression list (never mailed)."""
+
+    class Kind(models.TextChoices):
+        STATIC = "static", _("Static list")
+        SUPPRESSION = "suppression", _("Suppression list")
+
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    kind = models.CharField(_("type"), max_length=20, choices=Kind.choices, default=Kind.STATIC)
+    members = models.ManyToManyField(Lead, through="ListMembership", related_name="lists", verbose_name=_("members"))
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("list")
+        verbose_name_plural = _("lists")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ListMembership(models.Model):
+    """One lead on one list; added_at lets automation see who joined since it last looked."""
+
+    class Source(models.TextChoices):
+        ADMIN = "admin", _("Admin")
+        IMPORT = "import", _("Import")
+        API = "api", _("API")
+        AUTOMATION = "automation", _("Automation")
+
+    lead_list = models.ForeignKey(LeadList, models.CASCADE, related_name="memberships", verbose_name=_("list"))
+    lead = models.ForeignKey(Lead, models.CASCADE, related_name="list_memberships", verbose_name=_("lead"))
+    added_at = models.DateTimeField(_("added"), default=timezone.now)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, verbose_name=_("added by")
+    )
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices, default=Source.ADMIN)
+
+    class Meta:
+        verbose_name = _("list member")
+        verbose_name_plural = _("list members")
+        constraints = [models.UniqueConstraint(fields=["lead_list", "lead"], name="list_member_once")]
+
+    def __str__(self) -> str:
+        return f"{self.lead_list} ← {self.lead}"
+
+
+class Segment(models.Model):
+    """A dynamic list: the leads matching its conditions now (leads/conditions.py), never stored."""
+
+    class Match(models.TextChoices):
+        ALL = "all", _("All conditions (AND)")
+        ANY = "any", _("Any condition (OR)")
+
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    match = models.CharField(_("match"), max_length=3, choices=Match.choices, default=Match.ALL)
+    conditions = models.JSONField(_("conditions"), default=list, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def definition(self) -> dict:
+        return {"match": self.match, "conditions": self.conditions}
