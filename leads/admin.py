@@ -40,6 +40,7 @@ from leads.forms import (
     lead_admin_form,
     leads_to_merge,
 )
+from leads.list_admin import ListFilter, SegmentFilter, add_to_list_action, remove_from_list_action
 from leads.merging import merge_leads
 from leads.models import Activity, Company, Consent, CustomField, Lead, MergeRecord, Tag
 from leads.validation import clean_custom
@@ -244,6 +245,8 @@ class LeadAdmin(admin.ModelAdmin):
         "consent",
         "tags",
         CustomFieldFilter,
+        ListFilter,
+        SegmentFilter,
     )
     list_select_related = ("company", "owner")
     search_fields = (
@@ -259,7 +262,7 @@ class LeadAdmin(admin.ModelAdmin):
     search_help_text = _("Name, email, company or phone; custom.KEY:VALUE searches a custom field.")
     autocomplete_fields = ("company", "tags")
     readonly_fields = ("consent", "score", "first_touch", "last_touch", "created_at", "updated_at", "last_activity_at")
-    actions = ["merge_selected", export_as_csv, export_as_csv_cp932]
+    actions = ["merge_selected", export_as_csv, export_as_csv_cp932, add_to_list_action, remove_from_list_action]
     fieldsets = (
         (None, {"fields": ("email", ("last_name", "first_name"), ("last_name_kana", "first_name_kana"))}),
         (_("Company"), {"fields": ("company", "company_name", "department", "title", "phone")}),

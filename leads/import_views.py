@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from leads import tasks
 from leads.importing import CONSENT_METHODS, create_job
-from leads.models import ImportJob
+from leads.models import ImportJob, LeadList
 from mautomation.lib.enqueue import try_enqueue
 
 ERRORS_SHOWN = 1000
@@ -34,6 +34,12 @@ class ImportForm(forms.Form):
         help_text=_("Recorded for leads the import creates; existing leads keep theirs."),
     )
     source = forms.CharField(label=_("Source of new leads"), max_length=100, required=False)
+    lead_list = forms.ModelChoiceField(
+        label=_("Add the imported leads to list"),
+        queryset=LeadList.objects.all(),
+        required=False,
+        help_text=_("Every lead of the file joins the list, new or existing."),
+    )
 
 
 def admin_page(request: HttpRequest, template: str, title: str, **context) -> HttpResponse:
@@ -56,7 +62,8 @@ def start_upload(request: HttpRequest, data: dict) -> ImportJob:
     job = create_job(name=data["file"].name, encoding=data["encoding"], user=request.user, upload=data["file"])
     job.consent_method = "" if data["consent"] == "none" else data["consent"]
     job.source = data["source"]
-    job.save(update_fields=["consent_method", "source"])
+    job.lead_list = data["lead_list"]
+    job.save(update_fields=["consent_method", "source", "lead_list"])
     # Never fails the request: with the broker down, the job waits (pending) and the sweeper starts it.
     transaction.on_commit(lambda: try_enqueue(tasks.import_leads_job, (job.pk,), what=f"import {job.pk}"))
     return job

@@ -43,7 +43,18 @@ from django.utils.translation import gettext as _
 from psycopg import sql
 
 from leads.companies import company_domain
-from leads.models import ColumnMapping, Company, Consent, CustomField, ImportJob, ImportRowError, Lead, Tag
+from leads.lists import add_to_list
+from leads.models import (
+    ColumnMapping,
+    Company,
+    Consent,
+    CustomField,
+    ImportJob,
+    ImportRowError,
+    Lead,
+    ListMembership,
+    Tag,
+)
 from leads.upsert import Outcome
 from leads.validation import CUSTOM_PREFIX, TEXT_FIELDS, clean_lead_values
 from mautomation.lib.normalize import company_key, email_key, fold, phone_key
@@ -101,6 +112,8 @@ class Options:
     consent: str | None = Consent.Method.IMPORT  # recorded for new leads; None records no consent
     source: str = ""  # Lead.source of new leads whose row has none
     file_name: str = ""  # Consent.source
+    lead_list_id: int | None = None  # every lead of the file (new or not) joins this list
+    user_id: int | None = None  # who imported: recorded on the list memberships
 
 
 @dataclass(frozen=True)
@@ -357,6 +370,11 @@ def _write_batch(job: ImportJob, batch: Parsed, columns: Columns, options: Optio
     wants = {"custom": any(t.startswith(CUSTOM_PREFIX) for t in targets), "tags": "tags" in targets}
     merged = merge_with_stored(group_by_key(batch.rows), **wants)
     write_leads(merged, options=options, now=timezone.now())
+    if options.lead_list_id and merged:
+        chosen = Lead.objects.filter(among(Lead, "email_key", [m.key for m in merged]))
+        add_to_list(
+            lead_list=options.lead_list_id, leads=chosen, source=ListMembership.Source.IMPORT, user_id=options.user_id
+        )
     ImportRowError.objects.bulk_create(
         [ImportRowError(job=job, row=line, field=col[:100], reason=reason[:500]) for line, col, reason in batch.errors],
         ignore_conflicts=True,  # two problems in one cell (氏名 too long for both halves) are reported once

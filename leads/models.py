@@ -244,6 +244,9 @@ class ImportJob(models.Model):
     message = models.TextField(_("message"), blank=True)
     consent_method = models.CharField(_("consent of new leads"), max_length=20, blank=True, default="import")
     source = models.CharField(_("source of new leads"), max_length=100, blank=True)
+    lead_list = models.ForeignKey(
+        "LeadList", models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("add the leads to list")
+    )
     rows_total = models.PositiveIntegerField(_("rows"), default=0)
     rows_done = models.PositiveIntegerField(_("rows done"), default=0)
     created = models.PositiveIntegerField(_("created"), default=0)

@@ -24,7 +24,9 @@ def sweep_activities() -> int:
 def import_leads_job(job_id: int) -> None:
     """Run one uploaded CSV import, or resume it from its checkpoint (which is what a retry does)."""
     job = ImportJob.objects.get(pk=job_id)
-    options = importing.Options(consent=job.consent_method or None, source=job.source)
+    options = importing.Options(
+        consent=job.consent_method or None, source=job.source, lead_list_id=job.lead_list_id, user_id=job.created_by_id
+    )
     importing.run_import(job=job, options=options)
 
 

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from leads.importing import BATCH_SIZE, CONSENT_METHODS, ENCODINGS, Counts, Options, create_job, run_import
-from leads.models import ImportJob
+from leads.models import ImportJob, LeadList
 
 
 class Command(BaseCommand):
@@ -19,6 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--source", default="", help="the source (獲得経路) of new leads whose row has none")
         parser.add_argument("--consent", choices=[*CONSENT_METHODS, "none"], default="import", help="new leads only")
         parser.add_argument("--resume", type=int, metavar="JOB_ID", help="continue an interrupted import of PATH")
+        parser.add_argument("--list", type=int, metavar="LIST_ID", help="add every lead of the file to this list")
         parser.add_argument("--batch-size", type=int, default=BATCH_SIZE, help="rows per transaction")
 
     def handle(self, *, path: Path, encoding: str, source: str, consent: str, resume: int | None, **options) -> None:
@@ -26,13 +27,15 @@ class Command(BaseCommand):
             raise CommandError(f"{path}: no such file")
         if options["batch_size"] < 1:
             raise CommandError("--batch-size must be at least 1")
+        if options["list"] is not None and not LeadList.objects.filter(pk=options["list"]).exists():
+            raise CommandError(f"--list {options['list']}: no such list")
         job = self.job(path, encoding, resume)
         grant = None if consent == "none" else consent
         try:
             run_import(
                 job=job,
                 path=path,
-                options=Options(consent=grant, source=source, file_name=path.name),
+                options=Options(consent=grant, source=source, file_name=path.name, lead_list_id=options["list"]),
                 batch_size=options["batch_size"],
                 on_batch=self.progress,
             )
