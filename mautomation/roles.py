@@ -13,17 +13,30 @@ SALES = "sales"
 
 MA_APPS = ("leads", "scoring", "campaigns", "landing", "reports")
 
-# role -> list of (app label, permission actions or None for all)
+# role -> list of ("app label" or "app label.model", permission actions or None for all)
 ROLE_PERMISSIONS: dict[str, list[tuple[str, tuple[str, ...] | None]]] = {
-    MARKETER: [(app, None) for app in MA_APPS] + [("sales", ("view",))],
-    SALES: [("leads", ("view",)), ("scoring", ("view",)), ("sales", None)],
+    MARKETER: [(app, None) for app in (*MA_APPS, "sales")],
+    # Sales works leads and its own opportunities and notes; webhooks and the
+    # permission to act on everyone's opportunities stay with marketers.
+    SALES: [
+        ("leads", ("view",)),
+        ("scoring", ("view",)),
+        ("sales.opportunity", ("view", "add", "change", "work")),
+        ("sales.opportunitystagechange", ("view",)),
+        ("sales.attributiontouch", ("view",)),
+        ("sales.note", ("view", "add")),
+        ("sales.handback", ("view", "add")),
+    ],
 }
 
 
 def permissions_for(role: str):
     query = Q(pk__in=[])
-    for app_label, actions in ROLE_PERMISSIONS[role]:
+    for target, actions in ROLE_PERMISSIONS[role]:
+        app_label, _dot, model = target.partition(".")
         clause = Q(content_type__app_label=app_label)
+        if model:
+            clause &= Q(content_type__model=model)
         if actions is not None:
             clause &= Q(codename__regex=rf"^({'|'.join(actions)})_")
         query |= clause

@@ -164,10 +164,23 @@ CELERY_BEAT_SCHEDULE = {
     "start-pending-imports": {"task": "leads.tasks.start_pending_imports", "schedule": timedelta(minutes=2)},
     "decay-scores": {"task": "scoring.tasks.decay_scores", "schedule": timedelta(hours=6)},
     "sweep-form-followups": {"task": "landing.tasks.sweep_followups", "schedule": timedelta(seconds=60)},
+    # Hourly, but each owner's digest goes out once a day, from SALES_DIGEST_HOUR local time on.
+    "send-hot-lead-digest": {"task": "sales.tasks.send_hot_lead_digest", "schedule": timedelta(hours=1)},
 }
 # Form submissions per minute: per client network and form, and per form (a load test raises them).
 FORM_RATE_LIMIT_PER_MINUTE = env_int("FORM_RATE_LIMIT_PER_MINUTE", 10)
 FORM_RATE_LIMIT_PER_FORM_PER_MINUTE = env_int("FORM_RATE_LIMIT_PER_FORM_PER_MINUTE", 600)
+
+# --- Sales ------------------------------------------------------------------------
+# Emails opened/clicked and forms submitted this many days before a conversion count as its influences.
+ATTRIBUTION_WINDOW_DAYS = env_int("ATTRIBUTION_WINDOW_DAYS", 90)
+SALES_DIGEST_HOUR = env_int("SALES_DIGEST_HOUR", 8)  # local time (TIME_ZONE) the daily digest goes out from
+# CRM webhooks to loopback/private addresses: refused in production (SSRF), allowed in development and tests.
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", not PRODUCTION)
+if not 1 <= ATTRIBUTION_WINDOW_DAYS <= 3650:
+    raise ConfigError(f"ATTRIBUTION_WINDOW_DAYS={ATTRIBUTION_WINDOW_DAYS}: use a number of days from 1 to 3650.")
+if not 0 <= SALES_DIGEST_HOUR <= 23:
+    raise ConfigError(f"SALES_DIGEST_HOUR={SALES_DIGEST_HOUR}: use an hour from 0 to 23.")
 
 # --- Email ------------------------------------------------------------------
 ESP = env_str("ESP", "file").lower()
@@ -219,6 +232,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Two models call their lifecycle "stage": name each enum after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "LeadStageEnum": "leads.models.Lead.Stage",
+        "OpportunityStageEnum": "sales.models.Opportunity.Stage",
+    },
 }
 
 # --- Internationalisation ------------------------------------------------------

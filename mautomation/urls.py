@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from leads import urls as leads_urls
 from mautomation import views
+from sales import urls as sales_urls
 from scoring import urls as scoring_urls
 
 api_v1 = [
@@ -12,6 +13,7 @@ api_v1 = [
     path("", include(leads_urls.api_urlpatterns)),
     path("", include(scoring_urls.api_urlpatterns)),
     path("", include("landing.api")),
+    path("", include(sales_urls.api_urlpatterns)),
 ]
 
 urlpatterns = [
@@ -20,6 +22,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/leads/import/", include("leads.import_views")),  # before the admin, which would claim it
     path("admin/", admin.site.urls),
+    path("accounts/", include(sales_urls.account_urlpatterns)),
+    path("sales/", include("sales.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("t/", include((leads_urls.urlpatterns, "tracking"), namespace="tracking")),
     path("", include("landing.urls")),

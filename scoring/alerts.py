@@ -1,5 +1,7 @@
 """Telling sales about a new hot lead: an email to its owner and an optional chat webhook."""
 
+from collections.abc import Callable
+
 import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -15,9 +17,22 @@ from scoring.models import ScoringSettings
 WEBHOOK_TIMEOUT = 10
 
 
+def admin_link(lead: Lead) -> str:
+    return reverse("admin:leads_lead_change", args=[lead.pk])
+
+
+# Where an alert links to; an app with a better page for the owner (the sales workspace)
+# registers its own from its AppConfig.ready(), so scoring imports no such app.
+_lead_link: list[Callable[[Lead], str]] = [admin_link]
+
+
+def register_lead_link(link: Callable[[Lead], str]) -> None:
+    _lead_link[0] = link
+
+
 def alert_context(lead: Lead) -> dict:
     reasons = lead.score_entries.order_by("-created_at")[:10]
-    url = settings.SITE_URL + reverse("admin:leads_lead_change", args=[lead.pk])
+    url = settings.SITE_URL + _lead_link[0](lead)
     return {"lead": lead, "reasons": reasons, "url": url, "threshold": ScoringSettings.load().hot_threshold}
 
 

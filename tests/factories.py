@@ -50,3 +50,18 @@ def make_sender():
     return SenderIdentity.objects.create(
         name="株式会社テスト", postal_address="東京都千代田区1-1", contact_email="info@example.com"
     )
+
+
+def make_opportunity(lead: Lead, owner, **fields):
+    """An opportunity through the conversion itself, so history and attribution are as in real use."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from sales.opportunities import Terms, convert
+
+    terms = Terms(
+        name=fields.pop("name", f"{lead.email} deal"),
+        amount=fields.pop("amount", Decimal("1000000")),
+        expected_close=fields.pop("expected_close", date.today() + timedelta(days=30)),
+    )
+    return convert(lead=lead, terms=terms, user=owner)
