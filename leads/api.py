@@ -61,10 +61,13 @@ class PayloadTooLarge(exceptions.APIException):
 class BoundedJSONParser(JSONParser):
     """DRF's parser reads a body of any size; no lead or event needs more than BODY_MAX bytes."""
 
+    body_max = BODY_MAX
+    too_large = PayloadTooLarge
+
     def parse(self, stream, media_type=None, parser_context=None):
-        body = stream.read(BODY_MAX + 1)
-        if len(body) > BODY_MAX:
-            raise PayloadTooLarge()
+        body = stream.read(self.body_max + 1)
+        if len(body) > self.body_max:
+            raise self.too_large()
         try:
             data = super().parse(io.BytesIO(body), media_type, parser_context)
             storable = _storable(data)

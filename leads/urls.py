@@ -3,10 +3,12 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from leads import api, views
+from leads import api, segment_api, views
 
 router = SimpleRouter()
 router.register("leads", api.LeadViewSet, basename="lead")
+router.register("segments", segment_api.SegmentViewSet, basename="segment")
+router.register("lists", segment_api.LeadListViewSet, basename="list")
 
 api_urlpatterns = [
     *router.urls,
