@@ -5,12 +5,16 @@ visitor id in a cookie on the marketer's own domain and reports page views to
 /t/pv. A person is never identified by IP address: the client address only
 feeds a short-lived rate-limit counter, under a keyed hash, and is never stored
 on an activity. A visitor becomes a person through leads.stream.identify(),
-when a form or the API sends the visitor id along with an email address.
+when a form or the API sends the visitor id along with an email address, or
+when the visitor arrives through a tracked email link: the click redirect adds
+a signed, short-lived `mt_lid` parameter naming the lead, which track.js sends
+back with its page view (and removes from the address bar).
 """
 
 import hashlib
 import ipaddress
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from html import escape
@@ -19,8 +23,8 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from leads import stream
-from leads.models import Activity
-from mautomation.lib import ratelimit
+from leads.models import Activity, Lead
+from mautomation.lib import ratelimit, signing
 
 VISITOR_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 URL_MAX = 2000
@@ -30,6 +34,10 @@ _HTTP_URL = re.compile(r"https?://[^\x00-\x20\x7f/?#]+[^\x00-\x20\x7f]*", re.IGN
 # Control characters and lone surrogates: nothing a page title holds, and PostgreSQL refuses NUL.
 _UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+# A click in an email lands with ?mt_lid=<token> naming its lead; track.js hands it back here.
+IDENTITY_PARAM = "mt_lid"
+IDENTITY_PURPOSE = "visitor-identity"
+IDENTITY_MAX_AGE = 24 * 3600
 BODY_MAX = 8 * 1024
 
 # Fixed one-minute windows. A real browser sends one view per page load, so
@@ -45,6 +53,7 @@ class PageView:
     referrer: str = ""
     title: str = ""
     utm: dict[str, str] = field(default_factory=dict)
+    identity: str = ""
 
 
 def is_http_url(value: str) -> bool:
@@ -59,11 +68,12 @@ def clean_page_view(raw: Mapping[str, object]) -> tuple[PageView | None, str | N
         return None, reason
     utm = {key: raw[key].strip() for key in UTM_KEYS if raw.get(key, "").strip()}
     title = raw.get("title", "").strip()
-    return PageView(raw["visitor_id"], raw["url"], raw.get("referrer", ""), title, utm), None
+    identity = raw.get(IDENTITY_PARAM, "")
+    return PageView(raw["visitor_id"], raw["url"], raw.get("referrer", ""), title, utm, identity), None
 
 
 def _shape_problem(raw: Mapping[str, object]) -> str | None:
-    unknown = sorted(set(raw) - {"visitor_id", "url", "referrer", "title", *UTM_KEYS})
+    unknown = sorted(set(raw) - {"visitor_id", "url", "referrer", "title", IDENTITY_PARAM, *UTM_KEYS})
     if unknown:
         return _("unknown fields: %(names)s") % {"names": ", ".join(unknown)[:200]}
     if not all(isinstance(value, str) for value in raw.values()):
@@ -80,7 +90,7 @@ def _value_problem(raw: Mapping[str, str]) -> str | None:
         or url_problem("url", raw.get("url", ""))
         or (url_problem("referrer", referrer) if referrer else None)
     )
-    limits = {"title": TITLE_MAX, **dict.fromkeys(UTM_KEYS, UTM_MAX)}
+    limits = {"title": TITLE_MAX, IDENTITY_PARAM: 80, **dict.fromkeys(UTM_KEYS, UTM_MAX)}
     return reason or next(filter(None, (_length_problem(raw, name, cap) for name, cap in limits.items())), None)
 
 
@@ -108,6 +118,23 @@ def record_page_view(*, visitor_id: str, url: str, referrer: str, title: str, ut
     """Record a view; it lands on the visitor's lead (and is processed) once the visitor is identified."""
     data = {"title": title, "referrer": referrer, "utm": utm}
     return stream.record(kind=Activity.Kind.PAGE_VIEW, visitor_id=visitor_id, url=url, data=data)
+
+
+def identity_token(lead_id: int) -> str:
+    """What a tracked email link appends as ?mt_lid=: this lead, now; valid for IDENTITY_MAX_AGE."""
+    return signing.make(IDENTITY_PURPOSE, lead_id, signing.now_field())
+
+
+def identify_by_link(*, visitor_id: str, token: str) -> bool:
+    """Join the visitor to the lead a fresh, genuine identity token names; anything else is ignored."""
+    fields = signing.read(IDENTITY_PURPOSE, token, count=2)
+    if fields is None or time.time() - signing.field_time(fields[1]) > IDENTITY_MAX_AGE:
+        return False
+    lead = Lead.objects.filter(pk=int(fields[0], 36)).first()
+    if lead is None:
+        return False
+    stream.identify(visitor_id=visitor_id, lead=lead)
+    return True
 
 
 def over_limit(*, visitor_id: str, client_ip: str) -> bool:

@@ -48,8 +48,10 @@ def _track(request: HttpRequest, raw: dict | None) -> tuple[int, str]:
     view, reason = tracking.clean_page_view(raw)
     if view is None:
         return 400, reason
-    if tracking.over_limit(visitor_id=view.visitor_id, client_ip=_client_ip(request)):
+    if tracking.over_limit(visitor_id=view.visitor_id, client_ip=client_ip(request)):
         return 429, _("too many page views; try again in a minute")
+    if view.identity:  # first, so this very view is already the lead's
+        tracking.identify_by_link(visitor_id=view.visitor_id, token=view.identity)
     tracking.record_page_view(
         visitor_id=view.visitor_id, url=view.url, referrer=view.referrer, title=view.title, utm=view.utm
     )
@@ -64,7 +66,7 @@ def _json_object(body: bytes) -> dict | None:
     return parsed if isinstance(parsed, dict) else None
 
 
-def _client_ip(request: HttpRequest) -> str:
+def client_ip(request: HttpRequest) -> str:
     """The address the rate limit counts; behind our TLS proxy, the one it appended to X-Forwarded-For."""
     forwarded = request.headers.get("X-Forwarded-For", "")
     if forwarded and getattr(settings, "SECURE_PROXY_SSL_HEADER", None):

@@ -20,6 +20,7 @@ from mautomation.lib.config import (
     env_bool,
     env_int,
     env_list,
+    env_networks,
     env_str,
     redis_url,
 )
@@ -55,6 +56,8 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Origins of the marketer's own sites that may read the tracking endpoints' answers (CORS).
 TRACKING_ALLOWED_ORIGINS = env_list("TRACKING_ALLOWED_ORIGINS")
+# Networks (CIDR) whose email opens and clicks are machines': e.g. a customer's security gateway.
+TRACKING_MACHINE_NETWORKS = env_networks("TRACKING_MACHINE_NETWORKS")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -166,6 +169,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-form-followups": {"task": "landing.tasks.sweep_followups", "schedule": timedelta(seconds=60)},
     # Hourly, but each owner's digest goes out once a day, from SALES_DIGEST_HOUR local time on.
     "send-hot-lead-digest": {"task": "sales.tasks.send_hot_lead_digest", "schedule": timedelta(hours=1)},
+    "dispatch-email-hits": {"task": "campaigns.tasks.dispatch_email_hits", "schedule": timedelta(seconds=10)},
 }
 # Form submissions per minute: per client network and form, and per form (a load test raises them).
 FORM_RATE_LIMIT_PER_MINUTE = env_int("FORM_RATE_LIMIT_PER_MINUTE", 10)
@@ -197,6 +201,8 @@ EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", EMAIL_PORT == 465)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 ANYMAIL = anymail_settings(ESP, dict(os.environ))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "mautomation <noreply@localhost>")
+# The mailto: of List-Unsubscribe; empty: unsubscribe@ the domain of DEFAULT_FROM_EMAIL.
+UNSUBSCRIBE_EMAIL = env_str("UNSUBSCRIBE_EMAIL")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Auth and API -------------------------------------------------------------

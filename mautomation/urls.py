@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from campaigns import urls as campaigns_urls
 from leads import urls as leads_urls
 from mautomation import views
 from sales import urls as sales_urls
@@ -26,5 +27,7 @@ urlpatterns = [
     path("sales/", include("sales.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("t/", include((leads_urls.urlpatterns, "tracking"), namespace="tracking")),
+    path("e/", include("campaigns.urls")),
+    path("anymail/", include((campaigns_urls.webhook_urlpatterns, "anymail"), namespace="anymail")),
     path("", include("landing.urls")),
 ]

@@ -65,3 +65,15 @@ def make_opportunity(lead: Lead, owner, **fields):
         expected_close=fields.pop("expected_close", date.today() + timedelta(days=30)),
     )
     return convert(lead=lead, terms=terms, user=owner)
+
+
+def make_send(lead: Lead | None = None, campaign=None, **fields):
+    """A sent message to `lead` (a new one by default), for tracking and webhook tests."""
+    from django.utils import timezone
+
+    from campaigns.models import Send
+
+    lead = lead or make_lead(f"send{Lead.objects.count()}@example.com", consent=True)
+    defaults = {"source": f"campaign:{campaign.pk}" if campaign else "test", "status": Send.Status.SENT}
+    defaults.update(email=lead.email, sent_at=timezone.now())
+    return Send.objects.create(lead=lead, campaign=campaign, **{**defaults, **fields})

@@ -5,6 +5,7 @@ configured. Every function raises ConfigError with a sentence an operator can
 act on; manage.py and wsgi.py turn that into one line on stderr.
 """
 
+import ipaddress
 import os
 from urllib.parse import urlsplit
 
@@ -49,6 +50,17 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if raw is None:
         return list(default or [])
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_networks(name: str) -> list[str]:
+    """A comma-separated list of IP networks in CIDR form, such as 203.0.113.0/24."""
+    networks = env_list(name)
+    for cidr in networks:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise ConfigError(f"{name}: {cidr!r} is not an IP network; write e.g. 203.0.113.0/24.") from None
+    return networks
 
 
 def database_config(url: str, *, sqlite_path: str) -> dict:

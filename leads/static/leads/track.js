@@ -6,7 +6,9 @@
  * SameSite=Lax) and in localStorage on your site, and reports one page view per
  * load. Forms on the page send window.mautomation.visitorId() along with the
  * email address, which joins the visitor's page views to the lead. The id is
- * random: nothing here identifies a person until they fill in a form.
+ * random: nothing here identifies a person until they fill in a form, or arrive
+ * through a link in one of our emails: that link carries ?mt_lid=<signed token>,
+ * which the first page view hands back and which is then removed from the URL.
  * Single-page apps call window.mautomation.pageView() after a route change.
  */
 (function (window, document) {
@@ -23,6 +25,7 @@
 
   var endpoint = findEndpoint();
   var vid = visitorId();
+  var identity = takeIdentity();
   api.visitorId = function () {
     return vid;
   };
@@ -89,8 +92,34 @@
     return id; // 32 hex digits
   }
 
+  // The email click's token: sent once, and kept out of bookmarks, shared links and the recorded URL.
+  function takeIdentity() {
+    if (!window.URLSearchParams || !window.URL) return "";
+    var url = new window.URL(window.location.href);
+    var token = url.searchParams.get("mt_lid") || "";
+    if (!token) return "";
+    url.searchParams["delete"]("mt_lid");
+    try {
+      window.history.replaceState(window.history.state, "", url.toString());
+    } catch (e) {
+      // a sandboxed page: the token simply stays visible
+    }
+    return clip(token, 80);
+  }
+
+  function cleanHref() {
+    if (!window.URL) return window.location.href;
+    var url = new window.URL(window.location.href);
+    url.searchParams["delete"]("mt_lid");
+    return url.toString();
+  }
+
   function collect() {
-    var fields = { visitor_id: vid, url: clip(window.location.href, 2000), title: clip(document.title, 300) };
+    var fields = { visitor_id: vid, url: clip(cleanHref(), 2000), title: clip(document.title, 300) };
+    if (identity) {
+      fields.mt_lid = identity;
+      identity = ""; // a single-page app's later views need not repeat it
+    }
     if (/^https?:\/\//i.test(document.referrer)) fields.referrer = clip(document.referrer, 2000);
     if (window.URLSearchParams) {
       var query = new window.URLSearchParams(window.location.search);
