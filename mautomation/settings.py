@@ -174,6 +174,9 @@ CELERY_BEAT_SCHEDULE = {
 # Form submissions per minute: per client network and form, and per form (a load test raises them).
 FORM_RATE_LIMIT_PER_MINUTE = env_int("FORM_RATE_LIMIT_PER_MINUTE", 10)
 FORM_RATE_LIMIT_PER_FORM_PER_MINUTE = env_int("FORM_RATE_LIMIT_PER_FORM_PER_MINUTE", 600)
+# Reports: a form submit or download counts for an email clicked at most this long before it.
+REPORTS_CONVERSION_DAYS = env_int("REPORTS_CONVERSION_DAYS", 7)
+REPORTS_MAX_CONVERSION_DAYS = env_int("REPORTS_MAX_CONVERSION_DAYS", 30)
 
 # --- Sales ------------------------------------------------------------------------
 # Emails opened/clicked and forms submitted this many days before a conversion count as its influences.
