@@ -21,9 +21,10 @@ SELECT 'user' || i || '@example.jp', 'user' || i || '@example.jp', '佐藤', '�
 FROM generate_series(1, %(leads)s) AS i
 """
 SQL_CAMPAIGNS = """
-INSERT INTO campaigns_campaign (name, content_type, subject, text_body, status, created_at)
-SELECT 'bench ' || c, (ARRAY['whitepaper', 'seminar', 'service_intro', 'other'])[1 + c %% 4], 's', 'b', 'sent',
-  %(start)s + c * interval '2 days'
+INSERT INTO campaigns_campaign (name, content_type, status, recipients, utm_campaign, paused_reason, created_at,
+  started_at)
+SELECT 'bench ' || c, (ARRAY['whitepaper', 'seminar', 'service_intro', 'other'])[1 + c %% 4], 'sent', 0, '',
+  %(start)s + c * interval '2 days', %(start)s + c * interval '2 days'
 FROM generate_series(1, %(campaigns)s) AS c
 """
 # One row per (campaign, recipient): half of the leads receive each campaign.

@@ -13,7 +13,7 @@ T0 = datetime(2026, 10, 1, 9, 0, tzinfo=timezone.get_current_timezone())
 
 
 def campaign(name: str = "秋のセミナー案内", content_type: str = "seminar", **fields) -> Campaign:
-    return Campaign.objects.create(name=name, content_type=content_type, subject="件名", text_body="本文", **fields)
+    return Campaign.objects.create(name=name, content_type=content_type, **fields)
 
 
 def leads(count: int, prefix: str = "p") -> list[Lead]:
