@@ -6,7 +6,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -331,7 +330,7 @@ def rescore_rows(
     baseline = "GROUP BY lead_id"
     rows = [
         rescore_row("scoring.rescore_s", first, group_by_s, limit, f"{size}, empty ledger", events),
-        rescore_row("scoring.rescore_again_s", again, group_by_s, limit, "ledger replaced", events),
+        rescore_row("scoring.rescore_again_s", again, group_by_s, limit, "over that ledger", events),
     ]
     if first:
         rate = events / first["seconds"]
@@ -373,41 +372,45 @@ def setup_main() -> dict:
 
 
 def rescore_main() -> dict:
-    """Time rescore(), with its phases: patched module globals, which rescore() looks up at each call."""
-    import scoring.rescore as module
+    """Time rescore(), with its phases: patched module globals, which the rescore looks up at each call."""
+    import scoring.rescore as rescore_module
+    import scoring.rescore_pg as pg
 
     totals: dict[str, float] = {}
-    calls: dict[str, int] = {}
 
-    def timed(name: str, fn: Callable) -> Callable:
+    def timed(module, name: str) -> None:
+        fn = getattr(module, name)
+
         def wrapper(*args, **kwargs):
             t0 = time.perf_counter()
             try:
                 return fn(*args, **kwargs)
             finally:
                 totals[name] = totals.get(name, 0.0) + time.perf_counter() - t0
-                calls[name] = calls.get(name, 0) + 1
 
-        return wrapper
+        setattr(module, name, wrapper)
 
-    for name in ("rebuild_ledger", "insert_entries", "refresh_scores", "refresh_all_fit", "apply_decay", "check_hot"):
-        setattr(module, name, timed(name, getattr(module, name)))
+    for name in ("rebuild_ledger", "apply_decay", "cross_all"):
+        timed(rescore_module, name)
+    for name in PG_PHASES:
+        timed(pg, name)
     t0 = time.perf_counter()
-    result = module.rescore()
+    result = rescore_module.rescore()
     seconds = time.perf_counter() - t0
-    get = totals.get
-    ledger = get("rebuild_ledger", 0.0)
-    inserts, scores, fit = get("insert_entries", 0.0), get("refresh_scores", 0.0), get("refresh_all_fit", 0.0)
+    inside = sum(totals.get(name, 0.0) for name in PG_PHASES)
     phases = {
-        "delete+commit": ledger - inserts - scores - fit,  # the DELETE, and the deferred FK checks at COMMIT
-        "inserts": inserts,
-        "scores": scores,
-        "fit": fit,
-        "decay": get("apply_decay", 0.0),
-        "hot leads": seconds - ledger - get("apply_decay", 0.0),
+        **{label: totals.get(name, 0.0) for name, label in PG_PHASES.items()},
+        "commit": totals.get("rebuild_ledger", 0.0) - inside,  # the deferred foreign-key checks of new rows
+        "decay": totals.get("apply_decay", 0.0),
+        "hot leads": totals.get("cross_all", 0.0),
     }
     return {"seconds": seconds, "entries": result.entries, "leads": result.leads, "newly_hot": result.newly_hot,
-            "phases": phases, "hot_checks": calls.get("check_hot", 0)}  # fmt: skip
+            "phases": phases}  # fmt: skip
+
+
+# The steps of scoring.rescore_pg.rebuild, and their names in the table's note.
+PG_PHASES = {"build_wanted": "one pass", "delete_stale": "delete", "update_changed": "update",
+             "insert_missing": "insert", "refresh_caches": "caches"}  # fmt: skip
 
 
 def latency_main(count: int) -> dict:

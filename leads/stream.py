@@ -67,6 +67,19 @@ def record(
     return activity
 
 
+def record_system_events(activities: list[Activity], *, batch: int = 500) -> list[int]:
+    """Append many system events (stage changes of a rescore, say) in one INSERT; dispatched after commit.
+
+    Only system kinds: they do not move a lead's last activity, so nothing per row is needed.
+    """
+    if any(activity.kind not in Activity.SYSTEM_KINDS or activity.lead_id is None for activity in activities):
+        raise ValueError("record_system_events takes system events of a lead only")
+    ids = [activity.pk for activity in Activity.objects.bulk_create(activities, batch_size=batch)]
+    for start in range(0, len(ids), batch):
+        transaction.on_commit(lambda chunk=ids[start : start + batch]: dispatch(chunk))
+    return ids
+
+
 def _touch(lead_id: int, when: datetime) -> None:
     Lead.objects.filter(Q(last_activity_at__lt=when) | Q(last_activity_at__isnull=True), pk=lead_id).update(
         last_activity_at=when

@@ -14,3 +14,4 @@ class SalesConfig(AppConfig):
         stream.register("sales.webhooks", webhooks.on_activity)
         # Hot-lead alerts link to the workspace, which sales users (not staff) can open.
         alerts.register_lead_link(workspace.lead_url)
+        alerts.register_list_link(workspace.hot_list_url)

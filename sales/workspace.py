@@ -31,6 +31,11 @@ def lead_url(lead: Lead) -> str:
     return reverse("sales:lead", args=[lead.pk])
 
 
+def hot_list_url(owner_id: int | None) -> str:
+    """The list a summary of new hot leads links to: the owner's own ones, or the unassigned ones (marketers)."""
+    return reverse("sales:hot_leads") + ("?owner=mine" if owner_id is not None else "?owner=unassigned")
+
+
 @dataclass
 class Filters:
     owner: str = ""  # "", "mine" or "unassigned"

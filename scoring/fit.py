@@ -19,7 +19,10 @@ def field_value(lead: Lead, field: str):
 
 
 def fit_rule_matches(rule: FitRule, lead: Lead) -> bool:
-    value = field_value(lead, rule.field)
+    return value_matches(rule, field_value(lead, rule.field))
+
+
+def value_matches(rule: FitRule, value) -> bool:
     if rule.operator == FitRule.Operator.IS_TRUE:
         return bool(value)
     if value in (None, ""):
@@ -31,6 +34,13 @@ def fit_rule_matches(rule: FitRule, lead: Lead) -> bool:
     if rule.operator == FitRule.Operator.EQUALS:
         return text == fold(rule.value).lower()
     return any(word and word in text for word in _words(rule.value))
+
+
+def matching_keys(rule: FitRule, keys: list) -> list:
+    """Which of these field values (for free mail: email domains) the rule matches; for set-based SQL."""
+    if rule.field == FitRule.Field.FREE_MAIL:
+        return [key for key in keys if key is not None and value_matches(rule, not company_domain("@" + key))]
+    return [key for key in keys if key is not None and value_matches(rule, key)]
 
 
 def _words(value: str) -> list[str]:

@@ -60,14 +60,35 @@ def assign_owner(lead: Lead, config: ScoringSettings) -> int | None:
 
 
 def next_in_rotation() -> int | None:
-    """The next active sales user after the last one assigned, by id; locked so two crossings take two turns."""
-    sales = list(
-        get_user_model().objects.filter(groups__name=SALES, is_active=True).order_by("pk").values_list("pk", flat=True)
-    )
-    if not sales:
-        return None
-    ScoringSettings.load()
-    last = ScoringSettings.objects.select_for_update().values_list("last_assigned_id", flat=True).get(pk=1)
-    chosen = next((pk for pk in sales if last is None or pk > last), sales[0])
-    ScoringSettings.objects.filter(pk=1).update(last_assigned_id=chosen)
+    """The next active sales user after the last one assigned; locked so two crossings take two turns."""
+    rotation = Rotation.locked()
+    chosen = rotation.next()
+    rotation.save()
     return chosen
+
+
+class Rotation:
+    """Round robin among active sales users by id, continuing from the turn stored in the settings.
+
+    locked() holds the settings row until the transaction ends, so concurrent
+    crossings (one event's, or a rescore's many) each take their own turn.
+    """
+
+    def __init__(self, sales: list[int], last: int | None) -> None:
+        self.sales, self.last = sales, last
+
+    @classmethod
+    def locked(cls) -> "Rotation":
+        users = get_user_model().objects.filter(groups__name=SALES, is_active=True).order_by("pk")
+        ScoringSettings.load()
+        last = ScoringSettings.objects.select_for_update().values_list("last_assigned_id", flat=True).get(pk=1)
+        return cls(list(users.values_list("pk", flat=True)), last)
+
+    def next(self) -> int | None:
+        if not self.sales:
+            return None
+        self.last = next((pk for pk in self.sales if self.last is None or pk > self.last), self.sales[0])
+        return self.last
+
+    def save(self) -> None:
+        ScoringSettings.objects.filter(pk=1).update(last_assigned_id=self.last)

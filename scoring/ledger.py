@@ -6,7 +6,7 @@ from django.db.models.functions import Coalesce
 from leads.models import Activity, Lead
 from scoring.fit import fit_score
 from scoring.models import FitRule, ScoreEntry, ScoringRule, ScoringSettings
-from scoring.rules import rule_matches, window
+from scoring.rules import is_machine, rule_matches, window
 
 
 def score_activity(activity: Activity) -> None:
@@ -27,7 +27,7 @@ def score_activity(activity: Activity) -> None:
 
 
 def _matching_rules(activity: Activity, config: ScoringSettings) -> list[ScoringRule]:
-    if (activity.data or {}).get("machine"):  # machine opens and link scanners are not behaviour
+    if is_machine(activity.data):
         return []
     if config.exclude_opens and activity.kind == Activity.Kind.EMAIL_OPENED:
         return []

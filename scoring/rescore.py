@@ -1,149 +1,38 @@
 """Recomputing every score from the activity stream, set-based.
 
-For each active rule one INSERT … SELECT turns the matching activities into
-ledger rows; the unique (lead, rule, window) index keeps only the first event
-of each frequency window. Then one UPDATE rebuilds every cached score.
+The ledger is rebuilt in one transaction: on PostgreSQL by scoring.rescore_pg
+(one pass over the stream, only the differences written), on SQLite by
+scoring.rescore_sqlite (one statement per rule). Decay is applied again, then
+the leads now over the threshold cross it together (scoring.bulk_crossing).
 """
 
-import re
-from collections import defaultdict
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import CharField, F, IntegerField, Q, Value
-from django.db.models.functions import Cast, Concat, TruncDate
 
-from leads.models import Activity, Lead
+from scoring import rescore_pg, rescore_sqlite
+from scoring.bulk_crossing import cross_all
 from scoring.decay import apply_decay
-from scoring.fit import fit_score
-from scoring.hot import check_hot
-from scoring.ledger import refresh_scores
-from scoring.models import FitRule, ScoreEntry, ScoringRule, ScoringSettings
-
-COLUMNS = ["lead_id", "kind", "rule_id", "activity_id", "window", "points", "reason", "created_at"]
-RECOMPUTED = [ScoreEntry.Kind.BEHAVIOUR, ScoreEntry.Kind.EXPIRY, ScoreEntry.Kind.DECAY]
+from scoring.models import ScoringSettings
 
 
 @dataclass
 class Rescored:
-    entries: int
-    leads: int
+    entries: int  # rule-made ledger rows
+    leads: int  # leads whose cached scores were written
     newly_hot: int
 
 
 def rescore() -> Rescored:
-    """Rebuild the ledger, apply decay, then alert for leads that are now over the threshold."""
+    """Rebuild the ledger, apply decay, then make MQLs of the leads now over the threshold (one summary alert)."""
     entries, leads = rebuild_ledger()
     apply_decay()
-    config = ScoringSettings.load()
-    candidates = Lead.objects.filter(mql_at__isnull=True, score__gte=config.hot_threshold).values_list("pk", flat=True)
-    ids, newly_hot = list(candidates), 0
-    for start in range(0, len(ids), 500):  # one transaction per chunk, not per lead
-        with transaction.atomic():
-            newly_hot += sum(check_hot(pk, config=config) for pk in ids[start : start + 500])
-    return Rescored(entries=entries, leads=leads, newly_hot=newly_hot)
+    return Rescored(entries=entries, leads=leads, newly_hot=cross_all())
 
 
 @transaction.atomic
 def rebuild_ledger() -> tuple[int, int]:
-    """Replace every rule-made ledger row from the activity stream; returns (rows, leads refreshed)."""
-    _delete_recomputed()
-    rules = ScoringRule.objects.filter(active=True)
-    if ScoringSettings.load().exclude_opens:
-        rules = rules.exclude(event_kind=Activity.Kind.EMAIL_OPENED)
-    entries = sum(insert_entries(rule) for rule in rules)
-    leads = refresh_scores()
-    refresh_all_fit()
-    return entries, leads
-
-
-def _delete_recomputed() -> None:
-    """One DELETE: the ORM's cascade collector would load every row of a million-row ledger first."""
-    quote = connection.ops.quote_name
-    placeholders = ", ".join(["%s"] * len(RECOMPUTED))
-    with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {quote(ScoreEntry._meta.db_table)} WHERE kind IN ({placeholders})", RECOMPUTED)
-
-
-def insert_entries(rule: ScoringRule) -> int:
-    """One INSERT … SELECT of this rule's ledger rows from the matching activities."""
-    select_sql, params = _matching(rule).query.sql_with_params()
-    table, quote = ScoreEntry._meta.db_table, connection.ops.quote_name
-    columns = ", ".join(quote(name) for name in COLUMNS)
-    if connection.vendor == "postgresql":
-        sql = f"INSERT INTO {quote(table)} ({columns}) {select_sql} ON CONFLICT DO NOTHING"
-    else:
-        sql = f"INSERT OR IGNORE INTO {quote(table)} ({columns}) {select_sql}"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
-
-
-def _matching(rule: ScoringRule):
-    """The SELECT giving COLUMNS, earliest event first so once-rules keep the first one."""
-    human = Q(data__machine__isnull=True) | Q(data__machine=False)  # a NOT on a missing JSON key would be NULL
-    rows = Activity.objects.filter(conditions(rule), human).order_by("occurred_at", "pk")
-    rows = rows.annotate(
-        s_lead=F("lead_id"),
-        s_kind=Value(ScoreEntry.Kind.BEHAVIOUR.value, output_field=CharField()),
-        s_rule=Value(rule.pk, output_field=IntegerField()),
-        s_activity=F("pk"),
-        s_window=window_expression(rule),
-        s_points=Value(rule.points, output_field=IntegerField()),
-        s_reason=Value(rule.name[:300], output_field=CharField()),
-        s_created=F("occurred_at"),
-    )
-    return rows.values_list("s_lead", "s_kind", "s_rule", "s_activity", "s_window", "s_points", "s_reason", "s_created")
-
-
-def conditions(rule: ScoringRule) -> Q:
-    """The SQL form of scoring.rules.rule_matches."""
-    query = Q(kind=rule.event_kind, lead__isnull=False)
-    if rule.form_id:
-        query &= Q(form_id=rule.form_id)
-    if rule.campaign_id:
-        query &= Q(campaign_id=rule.campaign_id)
-    if rule.event_name:
-        query &= Q(data__name=rule.event_name)
-    return query & url_condition(rule.url_match, rule.url_pattern)
-
-
-def url_condition(match: str, pattern: str) -> Q:
-    if not pattern:
-        return Q()
-    if match == ScoringRule.UrlMatch.REGEX:
-        return Q(url__regex=pattern)
-    if match == ScoringRule.UrlMatch.PREFIX:
-        path_prefix = Q(url__regex=r"^[A-Za-z][A-Za-z0-9+.-]*://[^/]*" + re.escape(pattern))
-        return Q(url__startswith=pattern) | (path_prefix if pattern.startswith("/") else Q(pk__in=[]))
-    return Q(url__contains=pattern)
-
-
-def window_expression(rule: ScoringRule):
-    """The SQL form of scoring.rules.window."""
-    if rule.frequency == ScoringRule.Frequency.ONCE:
-        return Value("once", output_field=CharField())
-    if rule.frequency == ScoringRule.Frequency.DAILY:
-        local_day = TruncDate("occurred_at", tzinfo=ZoneInfo(settings.TIME_ZONE))
-        return Cast(local_day, output_field=CharField())
-    return Concat(Value("a"), Cast("pk", output_field=CharField()), output_field=CharField())
-
-
-def refresh_all_fit(batch: int = 2000) -> int:
-    """Recompute every lead's fit score; one UPDATE per distinct new score in each chunk."""
-    rules = list(FitRule.objects.filter(active=True))
-    fields = ["email", "title", "department", "fit_score", "company", "company__industry", "company__employees"]
-    leads = Lead.objects.select_related("company").only(*fields).order_by("pk")
-    changed, after = 0, 0
-    while chunk := list(leads.filter(pk__gt=after)[:batch]):
-        stale: dict[int, list[int]] = defaultdict(list)
-        for lead in chunk:
-            score = fit_score(rules, lead)
-            if score != lead.fit_score:
-                stale[score].append(lead.pk)
-        for score, pks in stale.items():
-            Lead.objects.filter(pk__in=pks).update(fit_score=score)
-        changed, after = changed + sum(map(len, stale.values())), chunk[-1].pk
-    return changed
+    """Rebuild every rule-made ledger row from the activity stream; returns (rule rows, leads whose caches were set)."""
+    exclude_opens = ScoringSettings.load().exclude_opens
+    builder = rescore_pg if connection.vendor == "postgresql" else rescore_sqlite
+    return builder.rebuild(exclude_opens=exclude_opens)

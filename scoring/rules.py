@@ -60,6 +60,11 @@ def rule_matches(rule: ScoringRule, activity: Activity) -> bool:
     return url_matches(rule.url_match, rule.url_pattern, activity.url)
 
 
+def is_machine(data) -> bool:
+    """A machine open or a link scanner (data.machine set): not behaviour, never scored."""
+    return isinstance(data, dict) and bool(data.get("machine"))
+
+
 def window(rule: ScoringRule, activity: Activity) -> str:
     """The frequency window an event falls in for a rule; one ledger row per (lead, rule, window)."""
     if rule.frequency == ScoringRule.Frequency.ONCE:

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from leads import stream, tasks
-from leads.models import Activity, VisitorLink
+from leads.models import Activity, Lead, VisitorLink
 from tests.factories import make_lead
 
 pytestmark = pytest.mark.django_db
@@ -187,3 +187,21 @@ def test_the_process_activities_command_runs_the_sweep(consumed, capsys):
     call_command("process_activities")
     assert capsys.readouterr().out.strip() == "processed 1"
     assert len(consumed) == 1
+
+
+def test_system_events_are_recorded_in_bulk_and_each_processed_once(consumed, django_capture_on_commit_callbacks):
+    leads = [make_lead(f"l{n}@example.com") for n in range(5)]
+    events = [Activity(lead=lead, kind=Activity.Kind.STAGE_CHANGED, data={"to": "mql"}) for lead in leads]
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        ids = stream.record_system_events(events, batch=2)
+    assert len(callbacks) == 3  # one dispatch per batch of ids
+    assert sorted(consumed) == sorted(ids) and len(ids) == 5
+    touched = Lead.objects.filter(pk__in=[lead.pk for lead in leads], last_activity_at__isnull=False)
+    assert not touched.exists()  # a system event does not make a lead active
+
+
+def test_bulk_recording_refuses_events_a_person_did():
+    lead = make_lead()
+    with pytest.raises(ValueError):
+        stream.record_system_events([Activity(lead=lead, kind=PAGE_VIEW)])
+    assert not Activity.objects.exists()

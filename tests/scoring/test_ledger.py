@@ -3,13 +3,13 @@
 from datetime import timedelta
 
 import pytest
-from django.db.models import Sum
+from django.db.models import ProtectedError, Sum
 from django.utils import timezone
 
 from leads import stream
 from leads.models import Activity
 from scoring.ledger import refresh_scores, score_activity
-from scoring.models import ScoreEntry, ScoringSettings
+from scoring.models import ScoreEntry, ScoringRule, ScoringSettings
 from tests.factories import make_lead
 from tests.scoring.helpers import event, rule, score
 
@@ -88,3 +88,16 @@ def test_anonymous_views_score_once_the_visitor_is_identified():
     assert stream.identify(visitor_id="v" * 20, lead=lead) == 2
     assert stream.sweep(older_than=timedelta(0)) == 2
     assert score(lead) == 10
+
+
+def test_deleting_a_lead_deletes_its_ledger_and_a_rule_with_points_cannot_be_deleted():
+    """No database constraint ties the ledger to leads and rules (a rescore writes a million rows): the ORM does."""
+    view = rule("view", points=5)
+    kept, gone = make_lead("kept@example.com"), make_lead("gone@example.com")
+    event(kept, url="/x")
+    event(gone, url="/x")
+    gone.delete()
+    assert list(ScoreEntry.objects.values_list("lead_id", flat=True)) == [kept.pk]
+    with pytest.raises(ProtectedError):
+        view.delete()
+    assert ScoringRule.objects.filter(pk=view.pk).exists()

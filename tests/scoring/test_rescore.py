@@ -4,10 +4,11 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
-from leads.models import Activity, Lead
-from scoring.models import ScoreEntry
+from leads.models import Activity, Company, Lead
+from scoring.models import FitRule, ScoreEntry, ScoringRule
 from scoring.rescore import rescore
 from tests.factories import make_lead
 from tests.scoring.helpers import event, rule
@@ -50,13 +51,72 @@ def test_rescore_reproduces_incremental_scores():
     assert result.entries == len(entries)
 
 
+def build_odd_history() -> None:
+    """Inputs where SQL and Python could disagree: odd URLs, JSON flags, names, folding, free mail."""
+    rule("root", url_match="prefix", url_pattern="/", points=1)
+    rule("path prefix", url_match="prefix", url_pattern="/docs/", points=2)
+    rule("named", kind=Activity.Kind.CUSTOM, event_name="webinar", points=3, frequency="once")
+    rule("campaign 7", kind=Activity.Kind.EMAIL_CLICKED, campaign_id=7, points=4)
+    rule("percent", url_match="contains", url_pattern="100%_off", points=5)
+    FitRule.objects.create(name="manager", field="title", operator="contains", value="manager,部長", points=10)
+    FitRule.objects.create(name="free", field="free_mail", operator="true", points=-5)
+    FitRule.objects.create(name="big", field="company__employees", operator="gte", value="500", points=7)
+    FitRule.objects.create(name="it", field="company__industry", operator="equals", value="ＩＴ", points=3)
+    big = Company.objects.create(name="Big", domain="big.example", employees=800, industry="it")
+    leads = [
+        make_lead("a@gmail.com", title="ＳＡＬＥＳ ＭＡＮＡＧＥＲ"),
+        make_lead("b@big.example", title="営業部長", company=big),
+        make_lead("c@Example.com", title=""),
+    ]
+    for n, lead in enumerate(leads):
+        event(lead, url="https://www.example.com")  # no path: "/" in Python
+        event(lead, url="/docs/intro")  # no scheme
+        event(lead, url="docs/intro")
+        event(lead, url="https://x.example/go?to=https://y.example/docs/")
+        event(lead, url=f"https://x.example/sale/100%_off/{n}")
+        event(lead, url="https://x.example/sale/100x_off/")  # % and _ are not wildcards
+        for machine in (None, 0, "", [], "yes", 1, True):
+            event(lead, url="https://x.example/docs/m", data={"machine": machine})
+        event(lead, Activity.Kind.CUSTOM, data={"name": "webinar"})
+        event(lead, Activity.Kind.CUSTOM, data={"name": ["webinar"]})
+        event(lead, Activity.Kind.EMAIL_CLICKED, campaign_id=7 if n else 8, url="https://x.example/c")
+
+
+@pytest.mark.parametrize("history", [build_history, build_odd_history])
+def test_rescore_reproduces_incremental_ledger_and_fit(history):
+    history()
+    incremental = dict(Lead.objects.values_list("email", "fit_score"))
+    entries = set(ScoreEntry.objects.values_list("lead_id", "rule_id", "window", "points", "activity_id"))
+    assert entries
+    Lead.objects.update(score=0, fit_score=0)
+    rescore()
+    assert set(ScoreEntry.objects.values_list("lead_id", "rule_id", "window", "points", "activity_id")) == entries
+    assert dict(Lead.objects.values_list("email", "fit_score")) == incremental
+
+
+def test_rescore_after_a_rule_change_keeps_the_ledger_exact():
+    """On PostgreSQL only the differences are written: rows nothing changed keep their identity."""
+    build_history()
+    untouched = set(ScoreEntry.objects.filter(rule__name="blog daily").values_list("pk", "points"))
+    ScoringRule.objects.filter(name="pricing once").update(points=12)
+    ScoringRule.objects.filter(name="open").update(active=False)
+    rescore()
+    assert set(ScoreEntry.objects.filter(rule__name="pricing once").values_list("points", flat=True)) == {12}
+    assert not ScoreEntry.objects.filter(rule__name="open").exists()
+    blog = set(ScoreEntry.objects.filter(rule__name="blog daily").values_list("pk", "points"))
+    if connection.vendor == "postgresql":
+        assert blog == untouched
+    else:
+        assert {points for _, points in blog} == {points for _, points in untouched} and len(blog) == len(untouched)
+    for lead in Lead.objects.all():
+        assert lead.score == sum(lead.score_entries.values_list("points", flat=True))
+
+
 def test_rescore_drops_points_of_a_deactivated_rule_but_keeps_manual_adjustments():
     build_history()
     lead = Lead.objects.get(email="l1@example.com")
     ScoreEntry.objects.create(lead=lead, kind=ScoreEntry.Kind.MANUAL, window="m1", points=7, reason="call went well")
     before = Lead.objects.get(pk=lead.pk).score
-    from scoring.models import ScoringRule
-
     ScoringRule.objects.filter(name="document").update(active=False)
     rescore()
     assert Lead.objects.get(pk=lead.pk).score == before + 7 - 20
