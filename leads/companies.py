@@ -45,6 +45,12 @@ def company_domain(email: str) -> str:
     return "" if domain in FREE_MAIL_DOMAINS else domain
 
 
+def company_domain_of_key(key: str) -> str:
+    """company_domain of an email key (already folded): the same answer without folding it again."""
+    domain = key.rpartition("@")[2] if "@" in key else ""
+    return "" if domain in FREE_MAIL_DOMAINS else domain
+
+
 def company_for(*, email: str, company_name: str) -> Company | None:
     """The company a lead belongs to, created when first seen.
 
