@@ -7,6 +7,7 @@ missing, so running it twice changes nothing. Deterministic: a seeded RNG.
 import random
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -18,6 +19,8 @@ from landing.models import Form, LandingPage
 from leads.models import Activity, Company, Lead
 from mautomation.lib import normalize
 from mautomation.roles import MARKETER, SALES
+from sales.models import Opportunity
+from sales.opportunities import Terms, convert
 from scoring.models import ScoringRule, ScoringSettings
 from scoring.rescore import rebuild_ledger
 
@@ -71,7 +74,8 @@ def load_demo(*, leads: int = 300, seed: int = 20261123) -> DemoSummary:
     activities = _activities(rng, created, campaign=campaign, form=form)
     if created:
         rebuild_ledger()
-        _mark_hot_leads(owner=users["sales"])
+        _mark_hot_leads(owners=[users["sales"], users["admin"]])
+    _opportunity(owner=users["sales"])
     return DemoSummary(
         users_created=sum(u._state.adding for u in users.values()),
         leads_created=len(created),
@@ -229,11 +233,18 @@ def _activities(rng: random.Random, leads: list[Lead], *, campaign: Campaign, fo
     return len(rows)
 
 
-def _mark_hot_leads(*, owner) -> None:
-    """Demo leads over the threshold start as MQLs, without sending an alert for each."""
+def _mark_hot_leads(*, owners: list) -> None:
+    """Demo leads over the threshold start as MQLs, without sending an alert for each.
+
+    Most go to the sales user, every third to the admin and every fifth stays
+    unassigned, so the workspace's "mine" and "unassigned" filters show something.
+    """
     hot = Lead.objects.filter(mql_at__isnull=True, score__gte=ScoringSettings.load().hot_threshold)
-    hot.filter(owner__isnull=True).update(owner=owner)
+    ids = list(hot.order_by("pk").values_list("pk", flat=True))
     hot.update(stage=Lead.Stage.MQL, mql_at=timezone.now())
+    Lead.objects.filter(pk__in=ids, owner__isnull=True).update(owner=owners[0])
+    Lead.objects.filter(pk__in=ids[2::3]).update(owner=owners[1])
+    Lead.objects.filter(pk__in=ids[4::5]).update(owner=None)
 
 
 def _activity(rng: random.Random, lead: Lead, kind: str, *, now, campaign: Campaign, form: Form) -> Activity:
@@ -247,3 +258,15 @@ def _activity(rng: random.Random, lead: Lead, kind: str, *, now, campaign: Campa
     else:
         activity.campaign_id = campaign.pk
     return activity
+
+
+def _opportunity(*, owner) -> None:
+    """The hottest lead, converted by the sales user: one opportunity to open in the workspace."""
+    if Opportunity.objects.exists():
+        return
+    lead = Lead.objects.filter(stage=Lead.Stage.MQL, owner=owner).order_by("-score", "pk").first()
+    if lead is None:
+        return
+    terms = Terms(name=f"{lead.company_name} MA導入", amount=Decimal("3600000"),
+                  expected_close=timezone.localdate() + timedelta(days=45))  # fmt: skip
+    convert(lead=lead, terms=terms, user=owner)

@@ -19,6 +19,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def home(request: HttpRequest):
+    """Staff to the admin; a signed-in sales user who is not staff to the sales workspace."""
+    if request.user.is_authenticated and not request.user.is_staff:
+        return redirect("sales:hot_leads")
     return redirect("admin:index")
 
 

@@ -64,8 +64,14 @@ def _can_change(user) -> bool:
 def hot_leads(request: HttpRequest) -> HttpResponse:
     form = FilterForm(request.GET)
     form.is_valid()
-    page = Paginator(workspace.hot_leads(user=request.user, filters=form.filters()), workspace.PAGE_SIZE)
-    context = {"form": form, "page": page.get_page(request.GET.get("page")), "query": _query_without_page(request)}
+    leads = workspace.hot_leads(user=request.user, filters=form.filters()).only(*workspace.LIST_FIELDS)
+    page = Paginator(leads, workspace.PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "form": form,
+        "page": page,
+        "rows": workspace.list_rows(list(page)),
+        "query": _query_without_page(request),
+    }
     return render(request, "sales/hot_leads.html", context, status=200 if not form.errors else 400)
 
 

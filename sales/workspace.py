@@ -72,6 +72,24 @@ def hot_leads(*, user: AbstractBaseUser, filters: Filters) -> QuerySet[Lead]:
     return leads.select_related("owner").order_by(*order)
 
 
+# What the list shows: loading only these keeps JSON columns (custom, touches) out of each row.
+LIST_FIELDS = ("email", "last_name", "first_name", "company_name", "title", "stage", "score", "last_activity_at")
+LIST_FIELDS += ("owner__username",)
+
+
+def list_rows(leads: list[Lead]) -> list[Lead]:
+    """Set `url`, `stage_label` and `last_seen` on each row of a page, once per page rather than
+    per row in the template (reverse(), lazy choice labels and the date filter cost ~0.2 ms a row)."""
+    labels = {value: str(label) for value, label in Lead.Stage.choices}
+    prefix = reverse("sales:lead", args=[0]).removesuffix("0/")
+    for lead in leads:
+        lead.url = f"{prefix}{lead.pk}/"
+        lead.stage_label = labels.get(lead.stage, lead.stage)
+        seen = lead.last_activity_at
+        lead.last_seen = f"{timezone.localtime(seen):%Y-%m-%d %H:%M}" if seen else "-"
+    return leads
+
+
 @dataclass
 class LeadPage:
     lead: Lead

@@ -57,3 +57,16 @@ def test_demo_is_refused_in_production(settings):
 def test_demo_rejects_absurd_sizes(leads):
     with pytest.raises(CommandError, match="--leads must be between"):
         call_command("demo", "--leads", leads)
+
+
+def test_demo_gives_sales_hot_leads_with_owners_and_one_opportunity(client):
+    from sales.models import Opportunity
+
+    call_command("demo", "--leads", "120")
+    call_command("demo", "--leads", "120")
+    hot = Lead.objects.filter(mql_at__isnull=False)
+    assert hot.filter(owner__username="sales").exists() and hot.filter(owner__isnull=True).exists()
+    opportunity = Opportunity.objects.get()
+    assert (opportunity.owner.username, opportunity.lead.stage) == ("sales", Lead.Stage.OPPORTUNITY)
+    assert client.login(username="sales", password="sales")
+    assert opportunity.lead.display_name in client.get("/sales/?stage=opportunity").content.decode()

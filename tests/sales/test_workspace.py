@@ -222,3 +222,11 @@ def test_the_lead_page_reads_a_constant_number_of_queries(sales_client, django_a
     make_opportunity(lead, people["sales"])
     with django_assert_num_queries(20):
         assert sales_client.get(f"/sales/leads/{lead.pk}/").status_code == 200
+
+
+@pytest.mark.parametrize("size", [1, 12])
+def test_the_opportunity_list_reads_a_constant_number_of_queries(sales_client, django_assert_num_queries, people, size):
+    for n in range(size):
+        make_opportunity(hot_lead(f"o{n}@example.co.jp"), people["sales"])
+    with django_assert_num_queries(6):  # session, user, its two permission sets, count, page
+        assert sales_client.get("/sales/opportunities/").status_code == 200

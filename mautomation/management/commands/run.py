@@ -59,6 +59,7 @@ class Command(BaseCommand):
         lines = ["", f"mautomation is running at {url}  (admin: {url}admin/, health: {url}healthz)"]
         if with_demo:
             lines.append("demo logins (username / password): " + ", ".join(f"{u} / {u}" for u in USERS))
+            lines.append(f"sales workspace: {url}sales/  (log in as sales / sales)")
         worker_log = settings.VAR_DIR / "log" / "worker.log"
         lines.append(f"emails are written to {settings.EMAIL_FILE_PATH}/; the worker logs to {worker_log}")
         lines.append("stop with Ctrl-C")
