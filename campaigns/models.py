@@ -196,3 +196,6 @@ class SenderIdentity(models.Model):
     def complete(self) -> bool:
         """The law requires a name, an address and a way to contact the sender before anything is sent."""
         return bool(self.name and self.postal_address and self.contact)
+
+
+from campaigns.automation_models import *  # noqa: E402, F403  (automation: steps, triggers; issue 7)

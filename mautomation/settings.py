@@ -170,6 +170,7 @@ CELERY_BEAT_SCHEDULE = {
     # Hourly, but each owner's digest goes out once a day, from SALES_DIGEST_HOUR local time on.
     "send-hot-lead-digest": {"task": "sales.tasks.send_hot_lead_digest", "schedule": timedelta(hours=1)},
     "dispatch-email-hits": {"task": "campaigns.tasks.dispatch_email_hits", "schedule": timedelta(seconds=10)},
+    "dispatch-due-steps": {"task": "campaigns.automation_tasks.dispatch_due_steps", "schedule": timedelta(seconds=60)},
 }
 # Form submissions per minute: per client network and form, and per form (a load test raises them).
 FORM_RATE_LIMIT_PER_MINUTE = env_int("FORM_RATE_LIMIT_PER_MINUTE", 10)
