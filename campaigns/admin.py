@@ -29,3 +29,6 @@ class SendAdmin(admin.ModelAdmin):
 class SenderIdentityAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return not SenderIdentity.objects.exists()
+
+
+from campaigns import automation_admin  # noqa: E402, F401  (sequences, enrollments, triggers: issue 7)

@@ -57,7 +57,7 @@ class Sequence(models.Model):
         Segment, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("exit segment")
     )
     entry_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
-    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 
     class Meta:
         verbose_name = _("step sequence")
@@ -192,7 +192,7 @@ class Trigger(models.Model):
     webhook_url = models.URLField(_("webhook URL"), blank=True)
     delay_minutes = models.IntegerField(_("delay (minutes)"), default=0)
     once_per_days = models.PositiveIntegerField(_("at most once per lead per days"), default=1)
-    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 
     class Meta:
         verbose_name = _("trigger")

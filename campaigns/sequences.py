@@ -147,7 +147,7 @@ def end(*, enrollments: Q, reason: str, now: datetime | None = None, status: str
     now = now or timezone.now()
     rows = list(Enrollment.objects.filter(enrollments, status=ACTIVE).values_list("pk", "lead_id", "sequence_id"))
     Enrollment.objects.filter(pk__in=[r[0] for r in rows], status=ACTIVE).update(
-        status=status, reason=reason[:200], finished_at=now, next_due_at=None
+        status=status, reason=reason[:200], finished_at=now, next_due_at=None, step=None
     )
     by_sequence = defaultdict(list)
     for _pk, lead_id, sequence_id in rows:

@@ -15,6 +15,7 @@ api_v1 = [
     path("", include(scoring_urls.api_urlpatterns)),
     path("", include("landing.api")),
     path("", include(sales_urls.api_urlpatterns)),
+    path("", include("campaigns.automation_urls")),
 ]
 
 urlpatterns = [
