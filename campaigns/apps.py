@@ -9,8 +9,10 @@ class CampaignsConfig(AppConfig):
     def ready(self) -> None:
         from anymail.signals import tracking
 
-        from campaigns import automation_tasks  # noqa: F401  (Celery autodiscovers tasks.py only)
-        from campaigns import webhooks
+        from campaigns import (
+            automation_tasks,  # noqa: F401  (Celery autodiscovers tasks.py only)
+            webhooks,
+        )
         from campaigns.reactions import on_activity
         from leads import stream
 
