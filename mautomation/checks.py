@@ -82,3 +82,18 @@ def production_stack(app_configs, **kwargs) -> list:
             Warning("DEFAULT_FROM_EMAIL is a localhost address.", hint="Set DEFAULT_FROM_EMAIL.", id="mautomation.W004")
         )
     return problems
+
+
+@register(Tags.security, deploy=True)
+def esp_webhooks_are_secured(app_configs, **kwargs) -> list:
+    """Without a secret the ESP's tracking webhooks are refused, so bounces and complaints would go unnoticed."""
+    if settings.ESP in ("file", "console", "smtp") or settings.ANYMAIL.get("WEBHOOK_SECRET"):
+        return []
+    return [
+        Warning(
+            f"ESP={settings.ESP} but ANYMAIL_WEBHOOK_SECRET is not set: its bounce and complaint webhooks are refused.",
+            hint="Set ANYMAIL_WEBHOOK_SECRET=user:password and give the ESP "
+            "https://user:password@YOUR-HOST/anymail/<esp>/tracking/ (see README).",
+            id="mautomation.W005",
+        )
+    ]

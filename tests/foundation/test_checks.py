@@ -31,3 +31,12 @@ def test_tls_and_ssl_together_is_an_error(settings):
 def test_local_email_in_production_is_a_deploy_warning(settings):
     settings.ESP = "file"
     assert "mautomation.W001" in [w.id for w in checks.production_stack(None)]
+
+
+def test_an_esp_without_a_webhook_secret_is_a_deploy_warning(settings):
+    settings.ESP, settings.ANYMAIL = "sendgrid", {"SENDGRID_API_KEY": "k"}
+    assert [w.id for w in checks.esp_webhooks_are_secured(None)] == ["mautomation.W005"]
+    settings.ANYMAIL = {"SENDGRID_API_KEY": "k", "WEBHOOK_SECRET": "user:pass"}
+    assert checks.esp_webhooks_are_secured(None) == []
+    settings.ESP, settings.ANYMAIL = "smtp", {}
+    assert checks.esp_webhooks_are_secured(None) == []
