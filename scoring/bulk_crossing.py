@@ -52,15 +52,20 @@ def hot_filter(config: ScoringSettings) -> Q:
 
 
 def cross_all(*, config: ScoringSettings | None = None) -> int:
-    """Make every hot lead without mql_at an MQL, in chunks, and send one summary per owner; returns how many."""
+    """Make every hot lead without mql_at an MQL, in chunks, and send one summary per owner; returns how many.
+
+    The leads are locked before the round-robin turn, the order an event's crossing
+    takes them in (its lead row first, then the turn), so the two cannot deadlock.
+    """
     config = config or ScoringSettings.load()
     summary, now = Summary(), timezone.now()
     with transaction.atomic():
+        candidates = _claim(config)
         rotation = Rotation.locked()
-        while chunk := _claim(config):
+        for start in range(0, len(candidates), CHUNK):
+            chunk = candidates[start : start + CHUNK]
             owners = assign_owners(chunk, config=config, rotation=rotation)
-            if not _mark(chunk, owners, now):
-                break  # cannot happen while the rows are locked; never loop forever
+            _mark(chunk, owners, now)
             _record_stage_changes(chunk, now)
             for candidate in chunk:
                 summary.by_owner[owners[candidate.pk]].append(candidate)
@@ -70,9 +75,9 @@ def cross_all(*, config: ScoringSettings | None = None) -> int:
 
 
 def _claim(config: ScoringSettings) -> list[Candidate]:
-    """The next chunk of leads to cross, locked so a concurrent event cannot make one cross twice."""
+    """The leads to cross, locked in id order so a concurrent event cannot make one cross twice."""
     rows = Lead.objects.select_for_update().filter(hot_filter(config), mql_at__isnull=True).order_by("pk")
-    return [Candidate(*row) for row in rows.values_list("pk", "stage", "owner_id", "company_id", "score")[:CHUNK]]
+    return [Candidate(*row) for row in rows.values_list("pk", "stage", "owner_id", "company_id", "score")]
 
 
 def assign_owners(chunk: list[Candidate], *, config: ScoringSettings, rotation: Rotation) -> dict[int, int | None]:
