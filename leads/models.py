@@ -328,6 +328,8 @@ class Activity(models.Model):
         indexes = [
             models.Index(fields=["lead", "-occurred_at"], name="activity_lead_timeline"),
             models.Index(fields=["campaign_id", "kind", "lead"], name="activity_campaign_counts"),
+            # Segments' "visited / submitted / opened in the last N days": halves a 1M-lead count (bench_segments).
+            models.Index(fields=["kind", "occurred_at"], name="activity_kind_time"),
             # The sweeper's queue: only rows with a lead are ever processed.
             models.Index(
                 fields=["occurred_at"],

@@ -244,3 +244,14 @@ def test_merging_leads_keeps_one_membership_per_list():
     merge_leads(winner=winner, losers=[loser], user=None)
     assert set(winner.lists.all()) == {both, only_loser}
     assert ListMembership.objects.count() == 2
+
+
+def test_audience_of_two_segments_pages_by_id_without_duplicates():
+    leads = [make_lead(f"{n}@x.jp", stage="mql" if n % 2 else "lead", score=n) for n in range(6)]
+    hot = Segment.objects.create(name="hot", conditions=[cond("stage", "in", ["mql"])])
+    high = Segment.objects.create(name="high", conditions=[cond("score", "gte", 3)])
+    recipients = audience(segments=[hot.pk, high.pk])
+    first = list(recipients.order_by("pk")[:3])
+    rest = list(recipients.filter(pk__gt=first[-1].pk).order_by("pk")[:10])
+    assert first + rest == [leads[1], leads[3], leads[4], leads[5]]
+    assert recipients.count() == 4
