@@ -5,6 +5,7 @@ both have no campaign. A send left pending (a lost task, a killed worker whose
 claim the send sweeper released) is delivered again by `redeliver_pending`.
 """
 
+import re
 from collections import defaultdict
 from datetime import timedelta
 
@@ -16,6 +17,8 @@ from campaigns.models import EmailTemplate, Send
 
 BATCH = 500
 AUTOMATION = Q(source__startswith="step:") | Q(source__startswith="trig:")
+STEP_SOURCE = re.compile(r"step:(\d{1,18}):\d{1,18}\Z")  # a hand-made row with another shape is left alone
+FIRE_SOURCE = re.compile(r"trig:(\d{1,18})\Z")
 
 
 def deliver_sources(*, template_id: int, sources: list[str]) -> int:
@@ -52,8 +55,8 @@ def redeliver_pending(*, older_than: timedelta = timedelta(minutes=2), limit: in
 
 def templates_of(sources: list[str]) -> dict[int, list[str]]:
     """Template id → sources, from the step or the trigger named in each source (two queries)."""
-    steps = {s: int(s.split(":")[1]) for s in sources if s.startswith("step:")}
-    fires = {s: int(s.split(":")[1]) for s in sources if s.startswith("trig:")}
+    steps = {s: int(m[1]) for s in sources if (m := STEP_SOURCE.match(s))}
+    fires = {s: int(m[1]) for s in sources if (m := FIRE_SOURCE.match(s))}
     step_templates = dict(Step.objects.filter(pk__in=set(steps.values())).values_list("pk", "template_id"))
     fire_templates = dict(TriggerFire.objects.filter(pk__in=set(fires.values())).values_list(
         "pk", "trigger__template_id"))  # fmt: skip

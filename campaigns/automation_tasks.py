@@ -6,9 +6,10 @@ from campaigns import automation
 
 
 @shared_task
-def dispatch_due_steps() -> dict:
-    """Periodic (and right after an enrollment due now): list/segment entries, due steps, due fires, stragglers."""
-    return automation.run_due()
+def dispatch_due_steps(entries: bool = True) -> dict:
+    """Periodic: list/segment entries, due steps, due fires, stragglers; right after an enrollment due now,
+    only the due steps and fires (`entries=False`)."""
+    return automation.run_due(entries=entries)
 
 
 @shared_task

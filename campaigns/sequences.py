@@ -131,7 +131,7 @@ def _dispatch_soon() -> None:
     from campaigns.automation_tasks import dispatch_due_steps
     from mautomation.lib.enqueue import try_enqueue
 
-    try_enqueue(dispatch_due_steps, (), what="due steps")  # the periodic run is the fallback
+    try_enqueue(dispatch_due_steps, (False,), what="due steps")  # the periodic run is the fallback
 
 
 def timeline(*, lead_ids: Iterable[int], sequence: Sequence, event: str, now: datetime, reason: str = "") -> None:
