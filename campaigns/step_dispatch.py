@@ -46,8 +46,8 @@ def dispatch_chunk(*, now: datetime, limit: int = CHUNK) -> Dispatched:
     rows = list(due.order_by("next_due_at", "pk").values("pk", "lead_id", "step_id", "sequence_id", "last_step_at")[
         :limit])  # fmt: skip
     result = Dispatched(exited=exit_due(rows=rows, now=now))
-    live = Enrollment.objects.filter(pk__in=[r["pk"] for r in rows], status=ACTIVE).values_list("pk", flat=True)
-    rows = [r for r in rows if r["pk"] in set(live)]
+    live = set(Enrollment.objects.filter(pk__in=[r["pk"] for r in rows], status=ACTIVE).values_list("pk", flat=True))
+    rows = [r for r in rows if r["pk"] in live]
     emails = dict(Lead.objects.filter(pk__in=[r["lead_id"] for r in rows]).values_list("pk", "email"))
     by_step = defaultdict(list)
     for row in rows:
