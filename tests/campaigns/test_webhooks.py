@@ -5,9 +5,11 @@ import hashlib
 import hmac
 import json
 import time
+from datetime import UTC, datetime
 
 import pytest
 
+from campaigns.models import Send
 from leads.models import Activity, Consent, Lead
 from tests.factories import make_campaign, make_lead, make_send
 
@@ -104,6 +106,8 @@ def test_an_unsubscribe_at_the_esp_goes_through_consents(client, send):
 
 
 def test_delivered_opened_and_clicked_become_activities_with_machine_flags(client, send):
+    # The events' times are fixed, so the send's time must be too: "seconds after sending" is relative to it.
+    Send.objects.filter(pk=send.pk).update(sent_at=datetime(2026, 11, 24, 0, 59, tzinfo=UTC))
     base = {"MessageID": "pm-0001", "Recipient": "hanako@example.co.jp"}
     postmark(client, {**base, "RecordType": "Delivery", "DeliveredAt": "2026-11-24T01:00:00Z"})
     postmark(client, {**base, "RecordType": "Open", "ReceivedAt": "2026-11-24T03:00:00Z", "UserAgent": "Mozilla/5.0"})
