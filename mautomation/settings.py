@@ -169,6 +169,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-form-followups": {"task": "landing.tasks.sweep_followups", "schedule": timedelta(seconds=60)},
     # Hourly, but each owner's digest goes out once a day, from SALES_DIGEST_HOUR local time on.
     "send-hot-lead-digest": {"task": "sales.tasks.send_hot_lead_digest", "schedule": timedelta(hours=1)},
+    "send-pending-webhooks": {"task": "sales.tasks.send_pending_webhooks", "schedule": timedelta(minutes=5)},
     "dispatch-email-hits": {"task": "campaigns.tasks.dispatch_email_hits", "schedule": timedelta(seconds=10)},
     "dispatch-due-steps": {"task": "campaigns.automation_tasks.dispatch_due_steps", "schedule": timedelta(seconds=60)},
 }

@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from sales import webhooks
+from sales import access, webhooks
 from sales.models import (
     AttributionTouch,
     DigestSent,
@@ -55,6 +55,13 @@ class OpportunityAdmin(admin.ModelAdmin):
     raw_id_fields = ["lead", "company"]
     readonly_fields = ["stage", "created_at", "updated_at", "closed_at"]
     inlines = [StageChangeInline, TouchInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Opportunity]:
+        # A sales user who is also staff sees here what the workspace shows them: their own.
+        return super().get_queryset(request) & access.visible_opportunities(request.user)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # a conversion (workspace or API) records the history and the attribution
 
 
 @admin.register(Note)

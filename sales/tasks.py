@@ -15,3 +15,9 @@ def deliver_webhook(self, delivery_id: int) -> None:
 def send_hot_lead_digest() -> int:
     """Periodic (hourly): today's digest per owner, once, from the configured local hour on."""
     return digest.send_due()
+
+
+@shared_task
+def send_pending_webhooks() -> int:
+    """Periodic: deliveries whose dispatch or retry was lost go to a worker again."""
+    return webhooks.resend_stalled()

@@ -15,13 +15,14 @@ import ipaddress
 import json
 import socket
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -118,6 +119,24 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
     if 200 <= response.status_code < 300:
         return response.status_code, ""
     return response.status_code, f"HTTP {response.status_code}: {response.text[:200]}"
+
+
+def stalled(*, now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Pending deliveries nobody is retrying: never tried 5 minutes after they were written (the
+    broker was down at commit), or not tried for longer than the longest backoff (a lost retry)."""
+    now = now or timezone.now()
+    never = Q(last_attempt_at__isnull=True, created_at__lt=now - timedelta(minutes=5))
+    forgotten = Q(last_attempt_at__lt=now - timedelta(seconds=backoff_seconds(MAX_ATTEMPTS) + 600))
+    rows = WebhookDelivery.objects.filter(never | forgotten, status=WebhookDelivery.Status.PENDING)
+    return list(rows.order_by("created_at").values_list("pk", flat=True)[:limit])
+
+
+def resend_stalled() -> int:
+    """The sweeper (also `manage.py send_pending_webhooks`): hand stalled deliveries to a worker again."""
+    ids = stalled()
+    for delivery_id in ids:
+        dispatch(delivery_id)
+    return len(ids)
 
 
 def backoff_seconds(attempts: int) -> int:

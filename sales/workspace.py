@@ -129,8 +129,10 @@ def _colleagues(lead: Lead) -> list[Lead]:
 
 
 def label_sources(items: list) -> list:
-    """Set `source` on each activity or touch: its campaign's or form's name (or #id when it is gone)."""
+    """Set `source` (the campaign's or form's name, #id when it is gone), `kind_label` and `when`
+    on each activity or touch: once per page, not per row in the template."""
     names = names_for(items)
+    kinds = {value: str(label) for value, label in Activity.Kind.choices}
     for item in items:
         if item.campaign_id:
             item.source = names["campaign"].get(item.campaign_id, f"#{item.campaign_id}")
@@ -138,6 +140,8 @@ def label_sources(items: list) -> list:
             item.source = names["form"].get(item.form_id, f"#{item.form_id}")
         else:
             item.source = ""
+        item.kind_label = kinds.get(item.kind, item.kind)
+        item.when = f"{timezone.localtime(item.occurred_at):%Y-%m-%d %H:%M}"
     return items
 
 

@@ -129,3 +129,19 @@ def test_a_sales_user_logs_in_without_the_admin_and_lands_on_the_hot_leads(clien
     client.logout()
     assert client.post("/accounts/login/", {"username": "sales1", "password": "wrong"}).status_code == 200
     assert client.get("/sales/").status_code == 302
+
+
+def test_a_staff_sales_user_sees_only_their_own_opportunities_in_the_admin(client):
+    from mautomation.roles import SALES
+    from tests.factories import make_user
+
+    people = users()
+    staff_sales = make_user("staffsales", role=SALES, staff=True)
+    mine = make_opportunity(hot_lead("a@example.co.jp"), staff_sales, name="自分の案件")
+    theirs = make_opportunity(hot_lead("b@example.co.jp"), people["other_sales"], name="他人の案件")
+    client.force_login(staff_sales)
+    listing = client.get("/admin/sales/opportunity/").content.decode()
+    assert "自分の案件" in listing and "他人の案件" not in listing
+    assert client.get(f"/admin/sales/opportunity/{theirs.pk}/change/").status_code == 302  # "not found", to the index
+    assert client.get(f"/admin/sales/opportunity/{mine.pk}/change/").status_code == 200
+    assert client.get("/admin/sales/opportunity/add/").status_code == 403

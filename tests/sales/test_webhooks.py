@@ -179,3 +179,30 @@ def test_marketers_configure_webhooks_and_read_the_delivery_log_in_the_admin(cli
     webhooks.notify(event="lead.mql", payload={"id": 1})
     assert client.get("/admin/sales/webhookdelivery/").status_code == 200
     assert Lead.objects.count() == 0
+
+
+def test_deliveries_whose_dispatch_was_lost_are_sent_by_the_sweeper():
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    endpoint()
+    lost = webhooks.notify(event="opportunity.created", payload={"id": 1})[0]  # never dispatched: no commit here
+    fresh = webhooks.notify(event="opportunity.created", payload={"id": 2})[0]
+    WebhookDelivery.objects.filter(pk=lost).update(created_at=timezone.now() - timedelta(minutes=10))
+    assert webhooks.stalled() == [lost]
+    with mock.patch("sales.webhooks.requests.post", return_value=ok_response()) as post:
+        call_command("send_pending_webhooks")
+    assert post.call_count == 1
+    assert WebhookDelivery.objects.get(pk=lost).status == "delivered"
+    assert WebhookDelivery.objects.get(pk=fresh).status == "pending"
+    # One in its backoff is Celery's; one not tried for longer than any backoff was lost.
+    WebhookDelivery.objects.filter(pk=fresh).update(attempts=2, last_attempt_at=timezone.now() - timedelta(minutes=5))
+    assert webhooks.stalled() == []
+    WebhookDelivery.objects.filter(pk=fresh).update(last_attempt_at=timezone.now() - timedelta(hours=2))
+    assert webhooks.stalled() == [fresh]
+
+
+def test_the_webhook_sweeper_is_in_the_beat_schedule(settings):
+    assert settings.CELERY_BEAT_SCHEDULE["send-pending-webhooks"]["task"] == "sales.tasks.send_pending_webhooks"

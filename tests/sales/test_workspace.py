@@ -230,3 +230,14 @@ def test_the_opportunity_list_reads_a_constant_number_of_queries(sales_client, d
         make_opportunity(hot_lead(f"o{n}@example.co.jp"), people["sales"])
     with django_assert_num_queries(6):  # session, user, its two permission sets, count, page
         assert sales_client.get("/sales/opportunities/").status_code == 200
+
+
+def test_the_workspace_speaks_japanese_and_english(client, people):
+    opportunity = make_opportunity(hot_lead(), people["sales"])
+    client.force_login(people["sales"])
+    japanese = client.get("/sales/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    english = client.get("/sales/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "ホットリード" in japanese and "昨日以降の新着" in japanese
+    assert "Hot leads" in english and "New since yesterday" in english
+    page = client.get(f"/sales/opportunities/{opportunity.pk}/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert "商談化" in page and "受注" in page and "失注" in page
