@@ -16,7 +16,7 @@ from django.db.models import BooleanField, CharField, Count, F, Max, Q, QuerySet
 from leads.models import Activity
 from reports.models import Conversion, Counter, Touch
 
-COMPLAINED = "email_complained"  # the tracking module's kind; until it exists, data.complaint marks one
+COMPLAINED = "email_complained"  # a kind of our own: ESP complaints arrive as unsubscribes (campaigns/webhooks.py)
 EMAIL_KINDS = ("email_sent", "email_delivered", "email_bounced", "email_opened", "email_clicked", "unsubscribed",
                COMPLAINED)  # fmt: skip
 CONVERSION_KINDS = ("form_submit", "download")
@@ -24,7 +24,7 @@ CONVERSION_KINDS = ("form_submit", "download")
 HUMAN = Q(data__machine__isnull=True) | ~Q(data__machine=True)
 # Sends and deliveries are counted, not deduplicated: only these kinds have unique counts.
 UNIQUE_KINDS = ("email_bounced", "email_opened", "email_clicked", "unsubscribed", COMPLAINED)
-COMPLAINT = Q(kind=COMPLAINED) | Q(data__complaint=True)
+COMPLAINT = Q(kind=COMPLAINED) | Q(data__reason="complained") | Q(data__complaint=True)
 
 
 def attribution_window() -> timedelta:
@@ -46,7 +46,8 @@ def _machine(activity: Activity) -> bool:
 
 
 def count(activity: Activity) -> None:
-    complaint = isinstance(activity.data, dict) and activity.data.get("complaint") is True
+    data = activity.data if isinstance(activity.data, dict) else {}
+    complaint = data.get("reason") == "complained" or data.get("complaint") is True
     kinds = {activity.kind, COMPLAINED} if complaint else {activity.kind}
     variants = (True,) if _machine(activity) else (True, False)
     for kind in kinds:

@@ -86,7 +86,7 @@ def test_the_stream_and_a_rebuild_give_the_same_rollup():
     mail = campaign()
     a, b = leads(2)
     for lead, kind, data in [(a, "email_sent", {}), (a, "email_opened", {"machine": True}), (a, "email_opened", {}),
-                             (b, "email_bounced", {"complaint": True}), (b, "unsubscribed", {})]:  # fmt: skip
+                             (b, "email_bounced", {}), (b, "unsubscribed", {"reason": "complained"})]:  # fmt: skip
         event(lead, kind, campaign_id=mail.pk, data=data)
     event(a, "email_clicked", campaign_id=mail.pk, at=T0 + timedelta(hours=2))
     event(a, "download", at=T0 + timedelta(hours=1))  # before the click: no conversion
