@@ -26,6 +26,8 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, tuple[str, ...] | None]]] = {
         ("sales.attributiontouch", ("view",)),
         ("sales.note", ("view", "add")),
         ("sales.handback", ("view", "add")),
+        # Reports are read-only for sales: campaign results and KPIs help inside sales prioritise.
+        ("reports", ("view",)),
     ],
 }
 

@@ -186,6 +186,11 @@ ATTRIBUTION_WINDOW_DAYS = env_int("ATTRIBUTION_WINDOW_DAYS", 90)
 SALES_DIGEST_HOUR = env_int("SALES_DIGEST_HOUR", 8)  # local time (TIME_ZONE) the daily digest goes out from
 # CRM webhooks to loopback/private addresses: refused in production (SSRF), allowed in development and tests.
 WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", not PRODUCTION)
+if not 1 <= REPORTS_CONVERSION_DAYS <= REPORTS_MAX_CONVERSION_DAYS <= 365:
+    raise ConfigError(
+        f"REPORTS_CONVERSION_DAYS={REPORTS_CONVERSION_DAYS}, REPORTS_MAX_CONVERSION_DAYS={REPORTS_MAX_CONVERSION_DAYS}:"
+        " use 1 <= REPORTS_CONVERSION_DAYS <= REPORTS_MAX_CONVERSION_DAYS <= 365."
+    )
 if not 1 <= ATTRIBUTION_WINDOW_DAYS <= 3650:
     raise ConfigError(f"ATTRIBUTION_WINDOW_DAYS={ATTRIBUTION_WINDOW_DAYS}: use a number of days from 1 to 3650.")
 if not 0 <= SALES_DIGEST_HOUR <= 23:

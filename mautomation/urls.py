@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("landing.api")),
     path("", include(sales_urls.api_urlpatterns)),
     path("", include("campaigns.automation_urls")),
+    path("reports/", include("reports.api")),
 ]
 
 urlpatterns = [
@@ -23,6 +24,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/leads/import/", include("leads.import_views")),  # before the admin, which would claim it
+    path("admin/reports/", include("reports.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include(sales_urls.account_urlpatterns)),
     path("sales/", include("sales.urls")),

@@ -22,6 +22,9 @@ def home(request: HttpRequest):
     """Staff to the admin; a signed-in sales user who is not staff to the sales workspace."""
     if request.user.is_authenticated and not request.user.is_staff:
         return redirect("sales:hot_leads")
+    # Those who run MA start at the readiness check (reports): it says what to set up next.
+    if request.user.has_perm("reports.change_kpitarget"):
+        return redirect("reports:readiness")
     return redirect("admin:index")
 
 

@@ -88,6 +88,7 @@ class KpiTarget(models.Model):
         verbose_name = _("KPI target")
         verbose_name_plural = _("KPI targets")
         ordering = ["metric"]
+        permissions = [("view_reports", _("Can view reports"))]
 
     def __str__(self) -> str:
         return f"{self.get_metric_display()}: {self.monthly_target}"

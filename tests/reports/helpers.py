@@ -9,7 +9,8 @@ from leads import stream
 from leads.models import Activity, Lead
 from reports import rollup
 
-T0 = datetime(2026, 10, 1, 9, 0, tzinfo=timezone.get_current_timezone())
+# Ten days ago: inside every default window (conversion 7 days after a click, opportunity 90 days after a send).
+T0 = (timezone.now() - timedelta(days=10)).replace(microsecond=0)
 
 
 def campaign(name: str = "秋のセミナー案内", content_type: str = "seminar", **fields) -> Campaign:
