@@ -10,8 +10,8 @@ Each event is matched to its Send by the ESP message id stored at sending time
 a dedup key made of the ESP's event id (an ESP retrying a delivery, or posting
 it five times at once, adds nothing), and takes effect on the lead: a bounce or
 a complaint suppresses every later send, an unsubscribe goes through
-leads.consents. A complaint is recorded as an `unsubscribed` event with reason
-"complained": it is the recipient refusing further mail.
+leads.consents. A complaint is recorded as an `unsubscribed` event with
+`{"reason": "complained", "complaint": true}`: it is the recipient refusing further mail.
 """
 
 import hashlib
@@ -122,7 +122,7 @@ def suppress(*, lead: Lead, status: str | None) -> None:
 def event_data(event: AnymailTrackingEvent, *, esp_name: str, send: Send | None) -> dict:
     data = {"esp": esp_name, "event": event.event_type, "message_id": str(event.message_id or "")[:255]}
     if event.event_type == EventType.COMPLAINED:
-        data["reason"] = "complained"
+        data.update(reason="complained", complaint=True)  # reports count data.complaint as a complaint
     if event.event_type == EventType.BOUNCED:
         data["permanent"] = not soft_bounce(event)
     for name in ("reject_reason", "description", "mta_response"):

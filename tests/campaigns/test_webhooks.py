@@ -87,7 +87,8 @@ def test_a_complaint_suppresses_revokes_consent_and_outranks_a_later_bounce(clie
     lead = Lead.objects.get(pk=send.lead_id)
     assert (lead.email_status, lead.consent) == (Lead.EmailStatus.COMPLAINED, False)
     assert Consent.objects.get().revoked_at is not None
-    assert Activity.objects.get(kind=Activity.Kind.UNSUBSCRIBED).data["reason"] == "complained"
+    data = Activity.objects.get(kind=Activity.Kind.UNSUBSCRIBED).data
+    assert (data["reason"], data["complaint"]) == ("complained", True)
 
 
 def test_an_unsubscribe_at_the_esp_goes_through_consents(client, send):
