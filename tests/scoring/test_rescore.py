@@ -8,6 +8,7 @@ from django.db import connection
 from django.utils import timezone
 
 from leads.models import Activity, Company, Lead
+from scoring import rescore_pg
 from scoring.models import FitRule, ScoreEntry, ScoringRule
 from scoring.rescore import rescore
 from tests.factories import make_lead
@@ -110,6 +111,17 @@ def test_rescore_after_a_rule_change_keeps_the_ledger_exact():
         assert {points for _, points in blog} == {points for _, points in untouched} and len(blog) == len(untouched)
     for lead in Lead.objects.all():
         assert lead.score == sum(lead.score_entries.values_list("points", flat=True))
+
+
+def test_rescore_skips_rows_a_worker_wrote_meanwhile(monkeypatch):
+    """If events are scored while the rescore runs, its insert meets their rows: it skips them instead of failing."""
+    build_history()
+    entries = set(ScoreEntry.objects.values_list("lead_id", "rule_id", "window", "points"))
+    # PostgreSQL: the rows stay, and the insert no longer sees them, as if a worker wrote them meanwhile.
+    monkeypatch.setattr(rescore_pg, "delete_stale", lambda newest: 0)
+    monkeypatch.setattr(rescore_pg, "SAME_KEY", "false")
+    rescore()
+    assert set(ScoreEntry.objects.values_list("lead_id", "rule_id", "window", "points")) == entries
 
 
 def test_rescore_drops_points_of_a_deactivated_rule_but_keeps_manual_adjustments():
