@@ -13,7 +13,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from leads.models import Lead
+from leads.models import Lead, LeadList, Segment
 
 
 class EmailTemplate(models.Model):
@@ -76,6 +76,22 @@ class Campaign(models.Model):
     template = models.ForeignKey(
         EmailTemplate, models.PROTECT, null=True, blank=True, related_name="campaigns", verbose_name=_("template")
     )
+    lists = models.ManyToManyField(
+        LeadList,
+        blank=True,
+        related_name="campaigns",
+        limit_choices_to={"kind": LeadList.Kind.STATIC},
+        verbose_name=_("lists"),
+    )
+    segments = models.ManyToManyField(Segment, blank=True, related_name="campaigns", verbose_name=_("segments"))
+    suppression_lists = models.ManyToManyField(
+        LeadList,
+        blank=True,
+        related_name="suppressing_campaigns",
+        limit_choices_to={"kind": LeadList.Kind.SUPPRESSION},
+        verbose_name=_("suppression lists"),
+        help_text=_("Members of these lists are never sent this campaign"),
+    )
     utm_campaign = models.CharField(
         _("UTM campaign"), max_length=100, blank=True, help_text=_("Added to links as utm_campaign; empty: no UTM")
     )
@@ -85,6 +101,10 @@ class Campaign(models.Model):
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     paused_reason = models.CharField(_("pause reason"), max_length=255, blank=True)
     recipients = models.PositiveIntegerField(_("recipients"), default=0, editable=False)
+    sent_count = models.PositiveIntegerField(_("sent"), default=0, editable=False)
+    failed_count = models.PositiveIntegerField(_("failed"), default=0, editable=False)
+    # Last progress of a sending run; the sweeper restarts a campaign whose runs went quiet.
+    heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, editable=False, verbose_name=_("created by")
     )
@@ -141,6 +161,7 @@ class Send(models.Model):
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     message_id = models.CharField(_("message id"), max_length=255, blank=True, db_index=True)
     error = models.CharField(_("error"), max_length=500, blank=True)
+    recorded = models.BooleanField(default=False, editable=False)  # its email_sent activity exists
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
@@ -155,6 +176,7 @@ class Send(models.Model):
             models.Index(fields=["source", "status", "id"], name="send_batches"),
             models.Index(fields=["campaign", "status"], name="send_campaign_progress"),
             models.Index(fields=["lead", "-sent_at"], name="send_lead_history"),
+            models.Index(fields=["sent_at"], name="send_unrecorded", condition=models.Q(status="sent", recorded=False)),
         ]
 
     def __str__(self) -> str:

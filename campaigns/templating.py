@@ -84,8 +84,10 @@ class Compiled:
     text: object
 
     def render(self, context: dict) -> tuple[str, str, str, str]:
-        html = self.html.render(context) if self.html is not None else ""
-        return self.subject.render(context), self.preheader.render(context), html, self.text.render(context)
+        """Subject, preheader, HTML and text; the HTML gets the preheader as `mauto_preheader`."""
+        preheader = self.preheader.render(context)
+        html = self.html.render({**context, "mauto_preheader": preheader}) if self.html is not None else ""
+        return self.subject.render(context), preheader, html, self.text.render(context)
 
 
 def compile_template(*, subject: str, preheader: str, html: str, text: str) -> Compiled:

@@ -172,6 +172,8 @@ CELERY_BEAT_SCHEDULE = {
     "send-pending-webhooks": {"task": "sales.tasks.send_pending_webhooks", "schedule": timedelta(minutes=5)},
     "dispatch-email-hits": {"task": "campaigns.tasks.dispatch_email_hits", "schedule": timedelta(seconds=10)},
     "dispatch-due-steps": {"task": "campaigns.automation_tasks.dispatch_due_steps", "schedule": timedelta(seconds=60)},
+    "start-due-campaigns": {"task": "campaigns.tasks.start_due_campaigns", "schedule": timedelta(seconds=60)},
+    "recover-sends": {"task": "campaigns.tasks.recover_sends", "schedule": timedelta(seconds=60)},
 }
 # Form submissions per minute: per client network and form, and per form (a load test raises them).
 FORM_RATE_LIMIT_PER_MINUTE = env_int("FORM_RATE_LIMIT_PER_MINUTE", 10)
@@ -210,6 +212,15 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", EMAIL_PORT == 587)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", EMAIL_PORT == 465)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 ANYMAIL = anymail_settings(ESP, dict(os.environ))
+# Broadcasts: messages per second and per hour for all workers together (0: no limit), recipients
+# per batch task, how long a claim may stay unfinished before the sweeper resolves it, attempts
+# before a temporary error becomes final, and the failure rate that pauses a campaign.
+SEND_RATE_PER_SECOND = env_int("SEND_RATE_PER_SECOND", 0)
+SEND_RATE_PER_HOUR = env_int("SEND_RATE_PER_HOUR", 0)
+SEND_BATCH_SIZE = env_int("SEND_BATCH_SIZE", 500)
+SEND_CLAIM_TIMEOUT = env_int("SEND_CLAIM_TIMEOUT", 300)
+SEND_MAX_ATTEMPTS = env_int("SEND_MAX_ATTEMPTS", 5)
+SEND_PAUSE_FAILURE_PERCENT = env_int("SEND_PAUSE_FAILURE_PERCENT", 50)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "mautomation <noreply@localhost>")
 # The mailto: of List-Unsubscribe; empty: unsubscribe@ the domain of DEFAULT_FROM_EMAIL.
 UNSUBSCRIBE_EMAIL = env_str("UNSUBSCRIBE_EMAIL")

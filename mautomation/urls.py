@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from campaigns import api_urls as campaigns_api
 from campaigns import urls as campaigns_urls
 from leads import urls as leads_urls
 from mautomation import views
@@ -17,6 +18,7 @@ api_v1 = [
     path("", include(sales_urls.api_urlpatterns)),
     path("", include("campaigns.automation_urls")),
     path("reports/", include("reports.api")),
+    path("", include(campaigns_api.api_urlpatterns)),
 ]
 
 urlpatterns = [

@@ -77,3 +77,11 @@ def make_send(lead: Lead | None = None, campaign=None, **fields):
     defaults = {"source": f"campaign:{campaign.pk}" if campaign else "test", "status": Send.Status.SENT}
     defaults.update(email=lead.email, sent_at=timezone.now())
     return Send.objects.create(lead=lead, campaign=campaign, **{**defaults, **fields})
+
+
+def make_list(*leads, kind: str = "static", name: str = "Newsletter readers"):
+    from leads.models import LeadList, ListMembership
+
+    lead_list = LeadList.objects.create(name=name, kind=kind)
+    ListMembership.objects.bulk_create(ListMembership(lead_list=lead_list, lead=lead) for lead in leads)
+    return lead_list

@@ -1,0 +1,8 @@
+import pytest
+
+
+@pytest.fixture
+def sender():
+    from tests.factories import make_sender
+
+    return make_sender()
