@@ -213,7 +213,7 @@ def _clean_condition(row: object, *, label: str, problems: list[str], custom_fie
     where = _("Condition %(n)s (%(field)s)") % {"n": label, "field": spec.label}
     reason = _condition_problem(row, spec)
     if reason:
-        problems.append(f"{where}: {reason}")
+        problems.append(_("%(where)s: %(reason)s") % {"where": where, "reason": reason})
         return None
     return _normalised(row, spec)
 

@@ -188,3 +188,15 @@ def test_a_behaviour_segment_members_list(marketer):
     assert [lead.email for lead in marketer.get(LEADS + f"?segment={segment.pk}").context["cl"].result_list] == [
         "clicked@x.jp"
     ]
+
+
+def test_the_builder_speaks_japanese():
+    client = Client(HTTP_ACCEPT_LANGUAGE="ja")
+    client.force_login(make_user("marketer", role=MARKETER))
+    html = client.get(SEGMENTS + "add/").content.decode()
+    config = json.loads(html.split('id="id_conditions_config" type="application/json">')[1].split("</script>")[0])
+    assert config["text"]["addCondition"] == "条件を追加"
+    labels = {field["name"]: field["label"] for field in config["fields"]}
+    assert labels["clicked"] == "キャンペーンのメール内リンクをクリック" and labels["stage"] == "ライフサイクルステージ"
+    answer = count(client, {"match": "all", "conditions": [{"field": "score", "op": "gt", "value": "x"}]}).json()
+    assert answer == {"errors": ["条件 1（スコア）：値は数値にしてください。"]}
