@@ -7,6 +7,7 @@ deleted (the enrollment protects it): Django's inline formset says so and names 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -18,6 +19,7 @@ from django.utils.translation import ngettext
 from campaigns.automation_models import Enrollment, Sequence, Step, Trigger, TriggerFire
 from campaigns.sequences import SequenceError, activate, end, enroll
 from leads.lists import resolve_leads
+from leads.models import Activity
 
 MAX_ENROLL = 10_000
 
@@ -140,10 +142,20 @@ class EnrollmentAdmin(admin.ModelAdmin):
 
 @admin.register(Trigger)
 class TriggerAdmin(admin.ModelAdmin):
-    list_display = ("name", "active", "kind", "url_contains", "action", "delay_minutes", "once_per_days")
+    list_display = ("name", "active", "activity", "url_contains", "action", "delay_minutes", "once_per_days")
     list_filter = ("active", "kind", "action")
     search_fields = ("name", "url_contains")
     autocomplete_fields = ("template",)
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def formfield_for_choice_field(self, db_field, request: HttpRequest, **kwargs):
+        if db_field.name == "kind":  # the activity kinds' own (translated) labels
+            kwargs["choices"] = [(kind, Activity.Kind(kind).label) for kind in Trigger.KINDS]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
+    @admin.display(description=_("activity"), ordering="kind")
+    def activity(self, obj: Trigger) -> str:
+        return Activity.Kind(obj.kind).label
 
 
 @admin.register(TriggerFire)

@@ -73,3 +73,9 @@ def test_the_enrollment_list_does_not_grow_in_queries(client, django_assert_max_
     enroll(sequence=sequence, lead_ids=[mailable(f"l{i}@example.com").pk for i in range(30)], source="admin")
     with django_assert_max_num_queries(12):
         assert client.get(f"{BASE}enrollment/").status_code == 200
+
+
+def test_trigger_form_offers_activity_kinds_by_their_labels(client):
+    html = client.get(f"{BASE}trigger/add/").content.decode()
+    assert '<option value="page_view" selected>Page view</option>' in html
+    assert "Form submitted" in html
