@@ -32,7 +32,7 @@ def run(ctx: Context) -> list[Result]:
     from aiosmtpd.controller import Controller
 
     r = services.require_redis(ctx.redis_url)
-    samples, steps = ctx.pick(200, 30), ctx.pick(100_000, 5_000)
+    samples, steps, sent = ctx.pick(200, 30), ctx.pick(100_000, 5_000), ctx.pick(1_000, 200)
     work = ctx.workdir("automation")
     queue = f"bench-auto-{uuid.uuid4().hex[:10]}"
     sink = Controller(Counting(), hostname="127.0.0.1", port=services.free_port())
@@ -45,11 +45,12 @@ def run(ctx: Context) -> list[Result]:
         ) as url:
             env = {**env, "DATABASE_URL": url}
             latency = measure_latency(ctx, env, queue, samples, work)
-            rates = helper(ctx, env, ["dispatch", str(steps)], work / "dispatch.log", timeout=120 + steps / 50)
+            args = ["dispatch", str(steps), str(sent)]
+            rates = helper(ctx, env, args, work / "dispatch.log", timeout=300 + steps / 100 + sent)
     finally:
         sink.stop()
         cleanup(r, [queue])
-    return [*latency_rows(latency, samples), dispatch_row(rates, steps)]
+    return [*latency_rows(latency, samples), *dispatch_rows(rates, steps, sent)]
 
 
 class Counting:
@@ -102,10 +103,13 @@ def latency_rows(latency: dict, samples: int) -> list[Result]:
     ]
 
 
-def dispatch_row(rates: dict, steps: int) -> Result:
-    note = f"{steps:,} due steps dispatched and sent (dispatch alone {rates['dispatch_rate']:,.0f}/s)"
-    return Result.measured("automation.dispatch_rate", rates["automation_rate"], "steps/s",
-                           "broadcast sender msgs/s", rates["broadcast_rate"], note)  # fmt: skip
+def dispatch_rows(rates: dict, steps: int, sent: int) -> list[Result]:
+    return [
+        Result.measured("automation.dispatch_rate", rates["dispatch_rate"], "steps/s", "broadcast start, sends/s",
+                        rates["queue_rate"], f"{steps:,} due steps: claimed, exits checked, sends created, advanced"),
+        Result.measured("automation.send_rate", rates["automation_rate"], "steps/s", "broadcast sender msgs/s",
+                        rates["broadcast_rate"], f"{sent:,} steps dispatched and sent over SMTP, one process"),
+    ]  # fmt: skip
 
 
 # --- inside the Django processes (python -m bench.bench_automation ...) ----------------------------------------
@@ -173,44 +177,51 @@ def latency_main(count: int) -> dict:
     return {"ping_ms": ping_ms, "email_ms": email_ms}
 
 
-def dispatch_main(count: int) -> dict:
+def dispatch_main(count: int, sample: int) -> dict:
+    """Dispatch alone for `count` due steps against a broadcast queuing as many sends; then `sample` steps
+    dispatched and delivered over SMTP against the broadcast sender sending to `sample` leads."""
     from django.utils import timezone
 
     from campaigns.automation_sending import deliver_sources
     from campaigns.sequences import enroll
     from campaigns.step_dispatch import dispatch_due
 
-    sequence = setup(steps=2)
-    enroll(sequence=sequence, lead_ids=leads(count, "seq"), source="bench", now=timezone.now())
-    t0 = time.perf_counter()
-    result = dispatch_due(now=timezone.now())
-    dispatched = time.perf_counter() - t0
-    for template_id, sources in result.sources.items():
-        for start in range(0, len(sources), 500):
-            deliver_sources(template_id=template_id, sources=sources[start : start + 500])
-    total = time.perf_counter() - t0
-    if result.steps != count:
-        raise RuntimeError(f"{result.steps} steps dispatched, expected {count}")
-    return {"dispatch_rate": count / dispatched, "automation_rate": count / total, "broadcast_rate": broadcast(count)}
+    def dispatch(n: int, prefix: str, deliver: bool) -> float:
+        sequence = setup(steps=2)
+        enroll(sequence=sequence, lead_ids=leads(n, prefix), source="bench", now=timezone.now())
+        t0 = time.perf_counter()
+        result = dispatch_due(now=timezone.now())
+        for template_id, sources in result.sources.items() if deliver else ():
+            for start in range(0, len(sources), 500):
+                deliver_sources(template_id=template_id, sources=sources[start : start + 500])
+        if result.steps != n:
+            raise RuntimeError(f"{result.steps} steps dispatched, expected {n}")
+        return n / (time.perf_counter() - t0)
+
+    return {
+        "dispatch_rate": dispatch(count, "seq", False), "queue_rate": broadcast(count, "bq", send=False),
+        "automation_rate": dispatch(sample, "sms", True), "broadcast_rate": broadcast(sample, "bs", send=True),
+    }  # fmt: skip
 
 
-def broadcast(count: int) -> float:
-    """Messages/s of the broadcast sender to `count` leads: start, then its batches one after another."""
+def broadcast(count: int, prefix: str, *, send: bool) -> float:
+    """Per second: the broadcast sender starting (recipients resolved, sends queued), and with `send`, its
+    batches run here one after another."""
     from campaigns import sending
     from campaigns.models import Campaign, EmailTemplate, Send
     from leads.lists import add_to_list
     from leads.models import Lead, LeadList
 
-    lead_list = LeadList.objects.create(name="bench broadcast")
-    add_to_list(lead_list=lead_list, leads=Lead.objects.filter(pk__in=leads(count, "bc")), source="import")
-    campaign = Campaign.objects.create(name="bench", template=EmailTemplate.objects.first())
+    lead_list = LeadList.objects.create(name=f"bench {prefix}")
+    add_to_list(lead_list=lead_list, leads=Lead.objects.filter(pk__in=leads(count, prefix)), source="import")
+    campaign = Campaign.objects.create(name=f"bench {prefix}", template=EmailTemplate.objects.first())
     campaign.lists.add(lead_list)
     sending.enqueue_batch = lambda campaign_id, after_id: None  # batches run here, one after another
     t0 = time.perf_counter()
     sending.start(campaign=campaign)
     after = 0
-    while ids := list(Send.objects.filter(source=campaign.source, pk__gt=after).order_by("pk").values_list(
-            "pk", flat=True)[:500]):  # fmt: skip
+    while send and (ids := list(Send.objects.filter(source=campaign.source, pk__gt=after).order_by("pk").values_list(
+            "pk", flat=True)[:500])):  # fmt: skip
         sending.run_batch(campaign_id=campaign.pk, after_id=after)
         after = ids[-1]
     return count / (time.perf_counter() - t0)
@@ -227,9 +238,9 @@ def main(argv: list[str]) -> None:
     if command == "latency":
         answer = latency_main(int(argv[1]))
     elif command == "dispatch":
-        answer = dispatch_main(int(argv[1]))
+        answer = dispatch_main(int(argv[1]), int(argv[2]))
     else:
-        raise SystemExit("usage: python -m bench.bench_automation latency COUNT | dispatch COUNT")
+        raise SystemExit("usage: python -m bench.bench_automation latency COUNT | dispatch COUNT SAMPLE")
     print(json.dumps(answer))
 
 
