@@ -12,6 +12,7 @@ from django.core import signing
 from django.urls import reverse
 from django.utils import timezone
 
+from landing import ingesting
 from landing.models import Form, Submission
 from leads import stream
 from leads.models import Activity
@@ -59,6 +60,8 @@ def resolve(token: str) -> Grant | Refusal:
 def record_download(grant: Grant) -> Activity | None:
     """One download activity per submission and local day, on the submitter's lead."""
     submission = grant.submission
+    if submission.ingested_at is None and ingesting.ingest(submission.pk):  # clicked before a worker got to it
+        submission.refresh_from_db(fields=["lead", "ingested_at"])
     if submission.lead_id is None:
         return None
     day = timezone.localdate().isoformat()

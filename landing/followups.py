@@ -77,7 +77,9 @@ def notify_recipients(notify_emails: str) -> list[str]:
 
 def due(*, older_than: timedelta = timedelta(seconds=30), limit: int = 500) -> list[int]:
     """Submissions whose emails were not sent, old enough that their own task has had its chance."""
-    rows = Submission.objects.filter(followups_sent_at__isnull=True, created_at__lt=timezone.now() - older_than)
+    rows = Submission.objects.filter(
+        followups_sent_at__isnull=True, ingested_at__isnull=False, created_at__lt=timezone.now() - older_than
+    )
     return list(rows.order_by("created_at").values_list("pk", flat=True)[:limit])
 
 

@@ -81,6 +81,9 @@ class Submission(models.Model):
     confirmed_at = models.DateTimeField(_("opt-in confirmed"), null=True, blank=True)
     # The consent box's wording when it was ticked: granted at once, or on confirmation (double opt-in).
     consent_wording = models.TextField(_("consent wording"), blank=True)
+    # The lead, consent, activity and visitor history are made from the row on a worker (landing/ingesting.py);
+    # NULL until then, which makes the table its own outbox.
+    ingested_at = models.DateTimeField(_("lead updated"), null=True, blank=True)
     # Emails owed to this submission (auto-reply, staff notification, confirmation); the sweeper sends what is NULL.
     followups_sent_at = models.DateTimeField(_("follow-up emails sent"), null=True, blank=True)
     created_at = models.DateTimeField(_("submitted"), default=timezone.now, db_index=True)
@@ -94,7 +97,10 @@ class Submission(models.Model):
                 fields=["created_at"],
                 name="submission_followups_due",
                 condition=models.Q(followups_sent_at__isnull=True),
-            )
+            ),
+            models.Index(
+                fields=["created_at"], name="submission_ingest_due", condition=models.Q(ingested_at__isnull=True)
+            ),
         ]
 
     def __str__(self) -> str:

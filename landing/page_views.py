@@ -1,9 +1,11 @@
 """Hosted landing pages: /p/<slug>/ shows the published version, /p/<slug>/preview/ the draft to staff."""
 
+import hashlib
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import quote_etag
@@ -11,7 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET
 
-from landing.builder import form_slugs
+from landing import page_cache
 from landing.models import LandingPage
 from landing.rendering import page_context
 
@@ -21,14 +23,14 @@ PREVIEW_PERMISSIONS = ("landing.view_landingpage", "landing.change_landingpage")
 
 @require_GET
 def page(request: HttpRequest, slug: str) -> HttpResponse:
-    landing = get_object_or_404(LandingPage, slug=slug, published_at__isnull=False)
-    has_form = bool(form_slugs(landing.blocks))
-    etag = quote_etag(f"{landing.pk}-{landing.published_at.timestamp()}-{landing.updated_at.timestamp()}")
+    version = page_cache.published(slug)
+    rendered = page_cache.page_html(request, version, {"tracking_endpoint": _tracking_endpoint()})
+    has_form = rendered.has_form_block
+    etag = quote_etag(f"{version.pk}-{hashlib.sha256(version.stamp.encode()).hexdigest()[:20]}")
     not_modified = None if has_form else get_conditional_response(request, etag=etag)
     if not_modified is not None:
         return not_modified
-    context = {**page_context(landing, landing.blocks, request=request), "tracking_endpoint": _tracking_endpoint()}
-    response = render(request, "landing/page.html", context)
+    response = HttpResponse(rendered.html)
     if has_form:
         # A form carries the visitor's own CSRF token and the form's current fields: never a shared copy.
         patch_cache_control(response, private=True, max_age=0)

@@ -25,27 +25,44 @@ def published_forms(blocks: list) -> dict[str, Form]:
     return {form.slug: form for form in Form.objects.filter(slug__in=slugs, published=True)} if slugs else {}
 
 
-def render_blocks(blocks: list, *, forms: dict[str, Form], request: HttpRequest | None = None) -> SafeString:
-    """The blocks' HTML; with `request`, form blocks carry the visitor's CSRF token."""
+def render_blocks(
+    blocks: list, *, forms: dict[str, Form], request: HttpRequest | None = None, marked: dict | None = None
+) -> SafeString:
+    """The blocks' HTML. Form blocks carry the visit's details: those of `request`, or with `marked` (no
+    request) the markers landing/page_cache.py fills in per visitor: csrf_token, page_url, referrer, query
+    and form_tokens by form slug."""
     has_partial = _form_partial_exists()
     parts = [
-        _render_block(block, forms=forms, has_partial=has_partial, request=request)
+        _render_block(block, forms=forms, has_partial=has_partial, request=request, marked=marked)
         for block in blocks
         if isinstance(block, dict) and block.get("type") in BLOCK_TYPES
     ]
     return mark_safe("\n".join(parts))  # each part is a rendered, autoescaped template
 
 
-def _render_block(block: dict, *, forms: dict[str, Form], has_partial: bool, request: HttpRequest | None) -> str:
+def _render_block(
+    block: dict, *, forms: dict[str, Form], has_partial: bool, request: HttpRequest | None, marked: dict | None
+) -> str:
     kind = block["type"]
     context = {"block": safe_props(block, BLOCK_TYPES[kind]), "kind": kind}
     if kind == "form":
         form = forms.get(block.get("form"))
-        action = form_action(form, request) if form else ""
-        context.update(form=form, has_partial=has_partial, action=action)
+        context.update(form=form, has_partial=has_partial, **_visit(form, request, marked))
     if kind == "html":
         context["raw_html"] = mark_safe(block.get("html", ""))  # only superusers may save an html block
     return render_to_string(f"landing/blocks/{kind}.html", context, request=request)
+
+
+def _visit(form: Form | None, request: HttpRequest | None, marked: dict | None) -> dict:
+    """What a form block posts along about the visit, and where it posts."""
+    if form is None:
+        return {"action": ""}
+    if marked is not None:
+        return {"action": form.get_absolute_url() + marked["query"], "csrf_token": marked["csrf_token"],
+                "form_token": marked["form_tokens"][form.slug], "page_url": marked["page_url"],
+                "referrer": marked["referrer"]}  # fmt: skip
+    return {"action": form_action(form, request), "page_url": request.build_absolute_uri() if request else "",
+            "referrer": request.META.get("HTTP_REFERER", "") if request else ""}  # fmt: skip
 
 
 def form_action(form: Form, request: HttpRequest | None) -> str:

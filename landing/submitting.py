@@ -1,11 +1,12 @@
-"""Receiving one form submission: abuse checks, per-field validation, then one transaction.
+"""Receiving one form submission: abuse checks, per-field validation, then one INSERT.
 
-The transaction keeps the raw Submission, upserts the lead (consent only when
+The request keeps the raw Submission and nothing else, so it is answered in a
+few milliseconds under load. A worker then upserts the lead (consent only when
 the box was ticked, and with double opt-in only on confirmation), records the
-form_submit activity (scored by the stream's consumers) and joins the visitor's
-anonymous history to the lead. Follow-up emails are enqueued after commit; a
-broker failure is logged and the periodic sweeper sends them later, so the
-visitor never sees an error because Redis is down.
+form_submit activity (scored by the stream's consumers), joins the visitor's
+anonymous history to the lead (landing/ingesting.py) and sends the follow-up
+emails. A broker failure is logged and the periodic sweeper does all of it
+later, so the visitor never sees an error because Redis is down.
 """
 
 import logging
@@ -13,7 +14,6 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import partial
 
 from django.conf import settings
 from django.core import signing
@@ -22,9 +22,8 @@ from django.utils.translation import gettext as _
 
 from landing.definitions import max_length
 from landing.models import Form, Submission
-from leads import stream, tracking
-from leads.models import Activity, Consent, CustomField
-from leads.upsert import ConsentGrant, upsert_lead
+from leads import tracking
+from leads.models import CustomField
 from leads.validation import CUSTOM_PREFIX, clean_email, clean_lead_values, clean_text
 from mautomation.lib import ratelimit
 from mautomation.lib.enqueue import try_enqueue
@@ -107,8 +106,8 @@ def limits() -> tuple[int, int]:
 def over_limit(form: Form, client_ip: str) -> bool:
     """Count this attempt for its client network and its form; True when either is over its limit."""
     per_ip, per_form = limits()
-    ip_count = ratelimit.hit(f"f:{form.pk}:ip:{tracking.ip_bucket(client_ip)}")
-    return ip_count > per_ip or ratelimit.hit(f"f:{form.pk}:all") > per_form
+    ip_count, form_count = ratelimit.hit_all([f"f:{form.pk}:ip:{tracking.ip_bucket(client_ip)}", f"f:{form.pk}:all"])
+    return ip_count > per_ip or form_count > per_form
 
 
 def refusal(form: Form, data: Mapping, meta: Meta) -> tuple[int, str] | None:
@@ -230,30 +229,22 @@ def submit(*, form: Form, data: Mapping, meta: Meta) -> Result:
         log.info("form %s: honeypot filled; submission dropped", form.slug)
         return Result(200, posted)
     values, errors = clean_fields(form.fields, data, meta)
-    lead, lead_errors = lead_values(form.fields, values) if not errors else ({}, {})
+    lead_errors = lead_values(form.fields, values)[1] if not errors else {}
     if errors or lead_errors:
         return Result(400, values, {**lead_errors, **errors})
-    submission = store(form=form, values=values, lead=lead, meta=meta)
+    submission = store(form=form, values=values, meta=meta)
     return Result(200, values, submission=submission)
 
 
-def store(*, form: Form, values: dict, lead: dict, meta: Meta) -> Submission:
-    wording = consent_wording(form.fields, values)
-    grant = ConsentGrant(Consent.Method.FORM, wording, form.slug) if wording and not form.double_opt_in else None
-    touch = {"url": meta.page_url, "referrer": meta.referrer, **meta.utm}
-    with transaction.atomic():
-        person = upsert_lead(values=lead, consent=grant, touch={k: v for k, v in touch.items() if v} or None).lead
-        activity = stream.record(
-            kind=Activity.Kind.FORM_SUBMIT, lead=person, visitor_id=meta.visitor_id, form_id=form.pk,
-            url=meta.page_url, data={"form": form.slug, "utm": meta.utm, "referrer": meta.referrer,
-                                     "page": meta.page_url, "embedded": meta.embedded},
-        )  # fmt: skip
-        submission = Submission.objects.create(
-            form=form, lead=person, activity=activity, data=values, visitor_id=meta.visitor_id, utm=meta.utm,
-            referrer=meta.referrer, page_url=meta.page_url, embedded=meta.embedded, consent_wording=wording,
-        )  # fmt: skip
-        stream.identify(visitor_id=meta.visitor_id, lead=person)
-        transaction.on_commit(partial(enqueue_followups, submission.pk))
+def store(*, form: Form, values: dict, meta: Meta) -> Submission:
+    """Keep the raw submission: one INSERT. Its lead, consent and activity are made on a worker (ingesting.py)."""
+    from landing import ingesting
+
+    submission = Submission.objects.create(
+        form=form, data=values, visitor_id=meta.visitor_id, utm=meta.utm, referrer=meta.referrer,
+        page_url=meta.page_url, embedded=meta.embedded, consent_wording=consent_wording(form.fields, values),
+    )  # fmt: skip
+    transaction.on_commit(ingesting.wake)
     return submission
 
 

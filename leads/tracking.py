@@ -139,9 +139,8 @@ def identify_by_link(*, visitor_id: str, token: str) -> bool:
 
 def over_limit(*, visitor_id: str, client_ip: str) -> bool:
     """Count this view against its visitor and its client network; True when either is over its limit."""
-    return ratelimit.hit(f"t:pv:ip:{ip_bucket(client_ip)}") > PER_IP_LIMIT or (
-        ratelimit.hit(f"t:pv:v:{visitor_id}") > PER_VISITOR_LIMIT
-    )
+    per_ip, per_visitor = ratelimit.hit_all([f"t:pv:ip:{ip_bucket(client_ip)}", f"t:pv:v:{visitor_id}"])
+    return per_ip > PER_IP_LIMIT or per_visitor > PER_VISITOR_LIMIT
 
 
 def ip_bucket(client_ip: str) -> str:

@@ -21,3 +21,9 @@ def test_a_new_minute_starts_a_new_count(monkeypatch):
     ratelimit.hit("x")
     monkeypatch.setattr(ratelimit, "now", lambda: 180.0)
     assert ratelimit.hit("x") == 1
+
+
+def test_several_counters_are_hit_at_once_each_with_its_own_count(monkeypatch):
+    monkeypatch.setattr(ratelimit, "now", lambda: 600.0)
+    ratelimit.hit("a")
+    assert ratelimit.hit_all(["a", "b"]) == [2, 1]

@@ -3,7 +3,7 @@
 import time
 
 from django.core import signing
-from django.test import Client
+from django.test import Client, TestCase
 
 from landing.models import Form
 from landing.submitting import TOKEN_SALT
@@ -35,5 +35,7 @@ def aged_token(form: Form, seconds: float = 60) -> str:
 
 
 def post(client: Client, form: Form, data: dict, *, query: str = "", **headers):
+    """Post, then run what follows the commit (tasks run eagerly in tier 1): the state a few seconds later."""
     body = {"_token": aged_token(form), **data}
-    return client.post(f"/f/{form.slug}/{query}", body, **headers)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post(f"/f/{form.slug}/{query}", body, **headers)

@@ -273,6 +273,14 @@ def test_the_asset_is_offered_after_submitting_and_its_download_is_recorded_once
     assert activity.lead == Lead.objects.get()
 
 
+def test_a_download_clicked_before_a_worker_made_the_lead_makes_it_and_is_recorded(client):
+    with mock.patch("landing.tasks.ingest_submissions.apply_async"):  # the worker has not run yet
+        response = post(client, asset_form(), {"email": "taro@example.co.jp"})
+    assert Lead.objects.count() == 0 and response.status_code == 200
+    assert client.get(download_link(response)).status_code == 200
+    assert Activity.objects.get(kind=Activity.Kind.DOWNLOAD).lead == Lead.objects.get()
+
+
 def test_an_expired_download_link_is_410(client):
     form = asset_form(asset_link_hours=1)
     link = download_link(post(client, form, {"email": "a@example.com"}))

@@ -1,14 +1,18 @@
-"""Submitting a form: one transaction for the submission, the lead, its consent and its scored activity."""
+"""Submitting a form: the raw submission at once; the lead, its consent and its scored activity on a worker."""
 
+import re
 from datetime import timedelta
 from unittest import mock
 
 import pytest
 from django.core import mail
+from django.db import connection
 from django.http import QueryDict
+from django.test import TestCase
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
-from landing import followups, submitting
+from landing import followups, ingesting, submitting, tasks
 from landing.models import Submission
 from landing.submitting import Meta, submit
 from leads import stream
@@ -31,7 +35,9 @@ META = Meta(client_ip="203.0.113.9", page_url="https://www.example.co.jp/lp/", u
 
 
 def send(form, meta: Meta = META, **values):
-    return submit(form=form, data={"_token": aged_token(form), "email": "taro@example.co.jp", **values}, meta=meta)
+    """Submit, then run what follows the commit (tasks run eagerly here): the state a few seconds later."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return submit(form=form, data={"_token": aged_token(form), "email": "taro@example.co.jp", **values}, meta=meta)
 
 
 def test_a_valid_submission_keeps_the_raw_values_and_creates_the_lead(django_capture_on_commit_callbacks):
@@ -253,12 +259,57 @@ def test_after_a_broker_failure_the_next_submissions_do_not_wait_for_it(
 
 
 def test_a_failed_send_leaves_the_follow_ups_due():
-    send(make_form(auto_reply=True, auto_reply_body="x"))
+    with mock.patch("landing.ingesting.enqueue_followups"):  # sent by hand below instead
+        send(make_form(auto_reply=True, auto_reply_body="x"))
     submission = Submission.objects.get()
     with mock.patch("landing.followups.send_mail", side_effect=OSError("smtp down")), pytest.raises(OSError):
         followups.send_followups(submission.pk)
     submission.refresh_from_db()
     assert submission.followups_sent_at is None
+
+
+def test_the_request_only_stores_the_raw_submission_and_a_worker_makes_the_lead():
+    form = make_form()
+    with mock.patch("landing.tasks.ingest_submissions.apply_async") as wake:  # no worker yet
+        with TestCase.captureOnCommitCallbacks(execute=True), CaptureQueriesContext(connection) as queries:
+            assert submit(form=form, data={"_token": aged_token(form), "email": "taro@example.co.jp"}, meta=META).ok
+        assert (Submission.objects.get().ingested_at, Lead.objects.count(), wake.call_count) == (None, 0, 1)
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT"]
+    assert ingesting.ingest_pending() == 1 and ingesting.ingest_pending() == 0
+    submission = Submission.objects.get()
+    assert submission.lead == Lead.objects.get() and submission.activity.kind == Activity.Kind.FORM_SUBMIT
+    assert submission.activity.occurred_at == submission.created_at  # scored as of the post, not of the ingest
+
+
+def test_a_burst_of_submissions_wakes_the_worker_once_and_the_next_burst_again():
+    form = make_form()
+    with mock.patch("landing.tasks.ingest_submissions.apply_async") as wake:
+        for n in range(3):
+            assert send(form, email=f"p{n}@example.com").ok
+        assert wake.call_count == 1
+        assert ingesting.ingest_pending() == 3  # the worker's run: it forgets the wake-up first
+        assert send(form, email="p3@example.com").ok
+        assert wake.call_count == 2
+
+
+def test_with_the_broker_down_the_sweeper_makes_the_lead_later():
+    form = make_form(auto_reply=True, auto_reply_body="x")
+    with mock.patch("landing.tasks.ingest_submissions.apply_async", side_effect=OSError("redis down")):
+        assert send(form).ok
+    assert (Submission.objects.count(), Lead.objects.count()) == (1, 0)
+    assert tasks.sweep_followups() == 0  # younger than the grace period: left to its own wake-up
+    Submission.objects.update(created_at=timezone.now() - timedelta(minutes=5))
+    assert tasks.sweep_followups() == 1  # ingested, then its auto-reply sent
+    assert Submission.objects.get().lead == Lead.objects.get() and len(mail.outbox) == 1
+
+
+def test_a_submission_is_ingested_once_however_often_it_is_asked():
+    form = make_form()
+    with mock.patch("landing.tasks.ingest_submissions.apply_async"):
+        send(form, consent="on")
+    submission_id = Submission.objects.get().pk
+    assert [ingesting.ingest(submission_id) for _ in range(3)] == [True, False, False]
+    assert (Activity.objects.filter(kind=Activity.Kind.FORM_SUBMIT).count(), Consent.objects.count()) == (1, 1)
 
 
 def test_no_auto_reply_to_a_bounced_address(django_capture_on_commit_callbacks):
@@ -277,7 +328,9 @@ def test_double_opt_in_grants_consent_only_on_confirmation(django_capture_on_com
         assert send(form, consent="on").ok
     lead, submission = Lead.objects.get(), Submission.objects.get()
     assert lead.consent is False and not Consent.objects.exists()
-    assert len(mail.outbox) == 1 and followups.confirm_url(submission) in mail.outbox[0].body
+    assert len(mail.outbox) == 1
+    token = re.search(r"/f/whitepaper/confirm/([^/\s]+)/", mail.outbox[0].body)[1]  # signed when sent: a timestamp
+    assert followups.submission_for_confirmation("whitepaper", token) == submission
     assert followups.confirm_opt_in(submission) is True
     assert followups.confirm_opt_in(submission) is False  # the link used twice: one consent
     lead.refresh_from_db()
