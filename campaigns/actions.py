@@ -20,6 +20,7 @@ from campaigns.models import Send
 from campaigns.sequences import MAILABLE
 from leads import stream
 from leads.models import Activity, Lead
+from mautomation.lib.webhook_targets import url_problem
 from mautomation.roles import MARKETER
 
 WEBHOOK_TIMEOUT = 10
@@ -81,12 +82,10 @@ def change_stage(fire: TriggerFire) -> tuple[str, str]:
 
 
 def call_webhook(fire: TriggerFire) -> tuple[str, str]:
-    from sales.webhooks import lead_payload, url_problem  # one SSRF rule and one lead payload for all webhooks
-
     if problem := url_problem(fire.trigger.webhook_url):
         return FAILED, problem
     body = {"event": "automation.trigger", "trigger": fire.trigger.name, "trigger_id": fire.trigger_id,
-            "occurred_at": timezone.now().isoformat(), "lead": lead_payload(fire.lead)}  # fmt: skip
+            "occurred_at": timezone.now().isoformat(), "lead": fire.lead.webhook_payload()}  # fmt: skip
     response = requests.post(fire.trigger.webhook_url, json=body, timeout=WEBHOOK_TIMEOUT, allow_redirects=False)
     if response.status_code >= 300:
         return FAILED, _("The webhook answered HTTP %(status)s.") % {"status": response.status_code}

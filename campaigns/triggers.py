@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from campaigns.automation_models import Action, Trigger, TriggerFire
 from leads.models import Activity, Lead
+from mautomation.lib.webhook_targets import url_problem
 
 NEEDS = {Action.SEND_EMAIL: "template", Action.ADD_TAG: "tag", Action.CHANGE_STAGE: "stage",
          Action.WEBHOOK: "webhook_url"}  # fmt: skip
@@ -29,15 +30,9 @@ def trigger_problems(*, trigger: Trigger) -> dict[str, str]:
         problems["delay_minutes"] = _("The delay must be between 0 and 525,600 minutes (a year).")
     if trigger.min_count is not None and trigger.min_count < 1:
         problems["min_count"] = _("Use 1 or more.")
-    if trigger.action == Action.WEBHOOK and trigger.webhook_url and (problem := _webhook_problem(trigger.webhook_url)):
+    if trigger.action == Action.WEBHOOK and trigger.webhook_url and (problem := url_problem(trigger.webhook_url)):
         problems["webhook_url"] = problem
     return problems
-
-
-def _webhook_problem(url: str) -> str:
-    from sales.webhooks import url_problem  # the same SSRF rule as the CRM webhooks
-
-    return url_problem(url)
 
 
 def matching(activity: Activity) -> list[Trigger]:

@@ -153,6 +153,23 @@ class Lead(models.Model):
     def display_name(self) -> str:
         return f"{self.last_name} {self.first_name}".strip()
 
+    def webhook_payload(self) -> dict:
+        """The lead as outbound webhooks (CRM sync, automation) send it."""
+        return {
+            "id": self.pk,
+            "email": self.email,
+            "last_name": self.last_name,
+            "first_name": self.first_name,
+            "company_name": self.company_name,
+            "title": self.title,
+            "phone": self.phone,
+            "stage": self.stage,
+            "score": self.score,
+            "fit_score": self.fit_score,
+            "owner": self.owner.get_username() if self.owner else None,
+            "mql_at": self.mql_at.isoformat() if self.mql_at else None,
+        }
+
     @property
     def mailable(self) -> bool:
         """特定電子メール法: consented, and not unsubscribed, bounced or complained."""

@@ -11,49 +11,24 @@ when sent, because a name can resolve differently later.
 
 import hashlib
 import hmac
-import ipaddress
 import json
-import socket
 import time
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 import requests
-from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from leads.models import Activity, Lead
 from mautomation.lib.enqueue import try_enqueue
+from mautomation.lib.webhook_targets import url_problem
 from sales.models import Opportunity, WebhookDelivery, WebhookEndpoint
 
 TIMEOUT_S = 10
 MAX_ATTEMPTS = 8
 ERROR_MAX = 1000
-
-
-def url_problem(url: str) -> str:
-    """Why this URL may not receive webhooks, or "" when it may."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return _("Use an http or https URL.")
-    if settings.WEBHOOK_ALLOW_PRIVATE:
-        return ""
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
-    except (socket.gaierror, UnicodeError):
-        return _("The host name does not resolve.")
-    if any(_internal(address) for address in addresses):
-        return _("The URL points inside the network (loopback or private address); it is refused.")
-    return ""
-
-
-def _internal(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    return not ip.is_global or ip.is_multicast
 
 
 def notify(*, event: str, payload: dict) -> list[int]:
@@ -147,23 +122,6 @@ def backoff_seconds(attempts: int) -> int:
 # --- payloads --------------------------------------------------------------------------------------------------
 
 
-def lead_payload(lead: Lead) -> dict:
-    return {
-        "id": lead.pk,
-        "email": lead.email,
-        "last_name": lead.last_name,
-        "first_name": lead.first_name,
-        "company_name": lead.company_name,
-        "title": lead.title,
-        "phone": lead.phone,
-        "stage": lead.stage,
-        "score": lead.score,
-        "fit_score": lead.fit_score,
-        "owner": lead.owner.get_username() if lead.owner else None,
-        "mql_at": _iso(lead.mql_at),
-    }
-
-
 def opportunity_payload(opportunity: Opportunity, *, previous_stage: str | None = None) -> dict:
     data = {
         "id": opportunity.pk,
@@ -180,13 +138,9 @@ def opportunity_payload(opportunity: Opportunity, *, previous_stage: str | None 
     return data
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 def on_activity(activity: Activity) -> None:
     """Stream consumer: a stage change to MQL is the "lead became a hot lead" event."""
     if activity.kind != Activity.Kind.STAGE_CHANGED or (activity.data or {}).get("to") != Lead.Stage.MQL:
         return
     lead = Lead.objects.select_related("owner").get(pk=activity.lead_id)
-    notify(event=WebhookEndpoint.Event.LEAD_MQL, payload=lead_payload(lead))
+    notify(event=WebhookEndpoint.Event.LEAD_MQL, payload=lead.webhook_payload())

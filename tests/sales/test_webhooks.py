@@ -147,7 +147,7 @@ def test_a_name_resolving_inside_the_network_later_is_refused_when_sending(setti
     settings.WEBHOOK_ALLOW_PRIVATE = False
     private = [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.1.2.3", 443))]
     with (
-        mock.patch("sales.webhooks.socket.getaddrinfo", return_value=private),
+        mock.patch("mautomation.lib.webhook_targets.socket.getaddrinfo", return_value=private),
         mock.patch("sales.webhooks.requests.post") as post,
     ):
         webhooks.attempt(delivery_id)
