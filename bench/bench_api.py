@@ -46,21 +46,7 @@ def run(ctx: Context) -> list[Result]:
 
 def measure(ctx: Context, env: dict[str, str], workdir: Path, *, token: str, tag: str) -> list[Result]:
     port, log = services.free_port(), workdir / "gunicorn.log"
-    argv = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "mautomation.wsgi:application",
-        "--workers",
-        "2",
-        "--worker-class",
-        "sync",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--log-level",
-        "warning",
-        "--no-control-socket",
-    ]  # fmt: skip  (as bench_http starts it)
+    argv = services.gunicorn_argv("mautomation.wsgi:application", port)
     rounds, requests, seconds = ctx.pick(3, 1), ctx.pick(1000, 200), ctx.pick(5, 2)
     loads: dict[str, list[httpload.Load]] = {name: [] for name in ("me", "upsert", "list", "static", "pv")}
     requests_for = scenarios(token, tag)

@@ -92,8 +92,7 @@ def create_form(ctx: Context, env: dict[str, str], workdir: Path, *, slug: str) 
 
 def measure(ctx: Context, env: dict[str, str], workdir: Path, *, slug: str, form_id: int, token: str) -> list[Result]:
     port, log = services.free_port(), workdir / "gunicorn.log"
-    argv = [sys.executable, "-m", "gunicorn", "bench_bare:application", "--workers", "2", "--worker-class", "sync",
-            "--bind", f"{HOST}:{port}", "--log-level", "warning", "--no-control-socket"]  # fmt: skip
+    argv = services.gunicorn_argv("bench_bare:application", port, HOST)
     rounds, requests, seconds = ctx.pick(3, 1), ctx.pick(2000, 300), ctx.pick(20, 5)
     forms: list[Load] = []
     bare: list[Load] = []

@@ -24,10 +24,7 @@ def run(ctx: Context) -> list[Result]:
     collect = [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"]
     services.run_logged(collect, env=env, cwd=ctx.root, log=workdir / "collectstatic.log", what="collectstatic")
     port = services.free_port()
-    argv = [sys.executable, "-m", "gunicorn", "mautomation.wsgi:application", "--workers", "2",
-            "--worker-class", "sync", "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
-            # gunicorn 27 otherwise binds a control socket at one shared path (~/.gunicorn/gunicorn.ctl).
-            "--no-control-socket"]  # fmt: skip
+    argv = services.gunicorn_argv("mautomation.wsgi:application", port)
     base, log = f"http://127.0.0.1:{port}", workdir / "gunicorn.log"
     rounds, requests, seconds = ctx.pick(3, 1), ctx.pick(1000, 200), ctx.pick(10, 3)
     static: list[httpload.Load] = []

@@ -83,8 +83,7 @@ def run(ctx: Context) -> list[Result]:
 
 def measure(ctx: Context, env: dict[str, str], workdir: Path, *, slug: str, static_page: Path) -> list[Result]:
     port, log = services.free_port(), workdir / "gunicorn.log"
-    argv = [sys.executable, "-m", "gunicorn", "bench_bare_page:application", "--workers", "2", "--worker-class",
-            "sync", "--bind", f"{HOST}:{port}", "--log-level", "warning", "--no-control-socket"]  # fmt: skip
+    argv = services.gunicorn_argv("bench_bare_page:application", port, HOST)
     rounds, requests, seconds = ctx.pick(3, 1), ctx.pick(5000, 500), ctx.pick(10, 3)
     with services.process(argv, env=env, cwd=ctx.root, log=log) as server:
         wait_ready(port, server, log)

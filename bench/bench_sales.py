@@ -109,21 +109,7 @@ def make_hot(url: str, *, owner: int) -> tuple[int, int, int]:
 
 def measure(ctx: Context, env: dict[str, str], work: Path, *, session: str, busiest: int) -> dict:
     port, log = services.free_port(), work / "gunicorn.log"
-    argv = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "mautomation.wsgi:application",
-        "--workers",
-        "2",
-        "--worker-class",
-        "sync",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--log-level",
-        "warning",
-        "--no-control-socket",
-    ]  # fmt: skip  (as bench_http starts it)
+    argv = services.gunicorn_argv("mautomation.wsgi:application", port)
     cookie = {"Cookie": f"sessionid={session}"}
     pages: dict[str, Callable[[int], Request]] = {
         "healthz": lambda i: ("GET", "/healthz", None, {}),

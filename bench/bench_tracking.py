@@ -148,8 +148,7 @@ def measure(
     ctx: Context, env: dict[str, str], workdir: Path, *, campaign_id: int, files: list[tuple[Path, Path]], seconds: int
 ) -> list[Result]:
     port, log = services.free_port(), workdir / "gunicorn.log"
-    argv = [sys.executable, "-m", "gunicorn", "bench_tracking_bare:application", "--workers", "2", "--worker-class",
-            "sync", "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--no-control-socket"]  # fmt: skip
+    argv = services.gunicorn_argv("bench_tracking_bare:application", port)
     loads: dict[str, list[httpload.Load]] = {"bare": [], "open": [], "click": []}
     with services.process(argv, env=env, cwd=ctx.root, log=log) as server:
         wait_ready(port, server, log)

@@ -132,3 +132,11 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def gunicorn_argv(app: str, port: int, host: str = "127.0.0.1") -> list[str]:
+    """How every benchmark starts gunicorn: 2 sync workers, quiet logs, on one local port."""
+    return [sys.executable, "-m", "gunicorn", app, "--workers", "2", "--worker-class", "sync",
+            "--bind", f"{host}:{port}", "--log-level", "warning",
+            # gunicorn 27 otherwise binds a control socket at one shared path (~/.gunicorn/gunicorn.ctl).
+            "--no-control-socket"]  # fmt: skip
