@@ -21,9 +21,9 @@ SELECT 'user' || i || '@example.jp', 'user' || i || '@example.jp', '佐藤', '�
 FROM generate_series(1, %(leads)s) AS i
 """
 SQL_CAMPAIGNS = """
-INSERT INTO campaigns_campaign (name, content_type, status, recipients, utm_campaign, paused_reason, created_at,
-  started_at)
-SELECT 'bench ' || c, (ARRAY['whitepaper', 'seminar', 'service_intro', 'other'])[1 + c %% 4], 'sent', 0, '', '',
+INSERT INTO campaigns_campaign (name, content_type, status, recipients, sent_count, failed_count, utm_campaign,
+  paused_reason, created_at, started_at)
+SELECT 'bench ' || c, (ARRAY['whitepaper', 'seminar', 'service_intro', 'other'])[1 + c %% 4], 'sent', 0, 0, 0, '', '',
   %(start)s + c * interval '2 days', %(start)s + c * interval '2 days'
 FROM generate_series(1, %(campaigns)s) AS c
 """
