@@ -139,6 +139,8 @@ class Lead(models.Model):
             models.Index(fields=["phone_key"], name="lead_phone_key"),
             models.Index(fields=["stage", "-score"], name="lead_stage_score"),
             models.Index(fields=["-updated_at", "-id"], name="lead_updated"),  # API sync: updated_since
+            # The KPI page's MQLs per month: hot leads are a small share, so only they are indexed.
+            models.Index(fields=["mql_at"], name="lead_mql_at", condition=models.Q(mql_at__isnull=False)),
         ]
 
     def __str__(self) -> str:

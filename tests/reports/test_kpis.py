@@ -57,6 +57,24 @@ def test_monthly_kpis_count_mqls_downloads_and_seminar_signups_via_email():
     assert values["downloads"].get(month, 0) == 0
 
 
+def test_months_are_split_at_midnight_japan_time_and_empty_months_read_as_zero(settings):
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    settings.TIME_ZONE = "Asia/Tokyo"
+    utc = ZoneInfo("UTC")
+    may, june, july = date(2026, 5, 1), date(2026, 6, 1), date(2026, 7, 1)
+    stamps = [datetime(2026, 5, 31, 14, 59, tzinfo=utc), datetime(2026, 5, 31, 15, 0, tzinfo=utc)]  # 23:59 / 0:00 JST
+    for i, at in enumerate(stamps):
+        lead = Lead.objects.create(email=f"edge{i}@example.jp", source="web")
+        Lead.objects.filter(pk=lead.pk).update(created_at=at, mql_at=at)
+    with timezone.override("Asia/Tokyo"):
+        values = kpis.monthly(months=[may, june, july], window=timedelta(days=7))
+        sources = kpis.new_leads_by_source(months=[may, june, july])
+    assert values["mqls"] == {may: 1, june: 1}
+    assert sources == {"web": {may: 1, june: 1}}
+
+
 def test_lifecycle_funnel_maps_the_six_stages_to_the_seeds_four():
     for i, stage in enumerate(["subscriber", "lead", "lead", "mql", "sql", "opportunity", "customer", "lead"]):
         Lead.objects.create(email=f"s{i}@example.jp", stage=stage)
