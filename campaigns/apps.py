@@ -15,6 +15,7 @@ class CampaignsConfig(AppConfig):
         )
         from campaigns.reactions import on_activity
         from leads import stream
+        from leads.models import Activity
 
         tracking.connect(webhooks.on_tracking, dispatch_uid="campaigns.webhooks")
-        stream.register("automation", on_activity)
+        stream.register("automation", on_activity, ignores={Activity.Kind.EMAIL_SENT})  # it moves no score

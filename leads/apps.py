@@ -8,5 +8,6 @@ class LeadsConfig(AppConfig):
 
     def ready(self) -> None:
         from leads import consents, stream
+        from leads.models import Activity
 
-        stream.register("leads.unsubscribe", consents.on_activity)
+        stream.register("leads.unsubscribe", consents.on_activity, only={Activity.Kind.UNSUBSCRIBED})

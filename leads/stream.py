@@ -12,7 +12,8 @@ fails, the claim rolls back with it and the row is retried later.
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
@@ -24,17 +25,44 @@ from mautomation.lib.enqueue import try_enqueue
 
 log = logging.getLogger(__name__)
 
+SWEEP_BATCH = 500
 Consumer = Callable[[Activity], None]
-_consumers: dict[str, Consumer] = {}
+BatchConsumer = Callable[[list[Activity]], None]
 
 
-def register(name: str, consumer: Consumer) -> None:
-    """Add a consumer; registering the same name again replaces it (safe on app reload)."""
-    _consumers[name] = consumer
+@dataclass(frozen=True)
+class Registration:
+    consumer: Consumer
+    only: frozenset[str] | None  # the kinds it reads; None: every kind
+    ignores: frozenset[str]
+    batch: BatchConsumer | None  # takes a batch's events of its kinds at once; else one call per event
+
+    def wants(self, kind: str) -> bool:
+        return kind not in self.ignores and (self.only is None or kind in self.only)
+
+
+_consumers: dict[str, Registration] = {}
+
+
+def register(
+    name: str,
+    consumer: Consumer,
+    *,
+    only: Collection[str] | None = None,
+    ignores: Collection[str] = (),
+    batch: BatchConsumer | None = None,
+) -> None:
+    """Add a consumer of the kinds it reads; registering the same name again replaces it (safe on app reload).
+
+    Declaring the kinds matters for speed: a broadcast writes one email_sent per recipient, and an event
+    no consumer reads is marked processed without being loaded.
+    """
+    only = frozenset(only) if only is not None else None
+    _consumers[name] = Registration(consumer, only, frozenset(ignores), batch)
 
 
 def consumers() -> dict[str, Consumer]:
-    return dict(_consumers)
+    return {name: registration.consumer for name, registration in _consumers.items()}
 
 
 def record(
@@ -101,10 +129,69 @@ def process(activity_id: int) -> bool:
         )
         if not claimed:
             return False
-        activity = Activity.objects.select_related("lead").get(pk=activity_id)
-        for consumer in _consumers.values():
-            consumer(activity)
+        _run([Activity.objects.select_related("lead").get(pk=activity_id)])
     return True
+
+
+def process_many(activity_ids: list[int]) -> int:
+    """Process a batch in one transaction: one claim, and consumers with a batch form called once.
+
+    If any consumer fails, the whole batch rolls back and its events are processed one by one, so
+    only the failing event stays pending while the others go through; its error is raised afterwards,
+    so a task retries it.
+    """
+    done, failure = _process_batch(activity_ids)
+    if failure is not None:
+        raise failure
+    return done
+
+
+def _process_batch(activity_ids: list[int]) -> tuple[int, Exception | None]:
+    try:
+        with transaction.atomic():
+            claimed = _claim(activity_ids)
+            _run(_load(claimed))
+            return len(claimed), None
+    except Exception:
+        log.warning("a batch of %s activities failed; processing them one by one", len(activity_ids), exc_info=True)
+        return _one_by_one(activity_ids)
+
+
+def _one_by_one(activity_ids: list[int]) -> tuple[int, Exception | None]:
+    done, failure = 0, None
+    for activity_id in activity_ids:
+        try:
+            done += process(activity_id)
+        except Exception as exc:
+            log.exception("activity %s failed; it stays pending", activity_id)
+            failure = failure or exc
+    return done, failure
+
+
+def _claim(activity_ids: list[int]) -> list[int]:
+    """Lock and mark the batch's unprocessed events; rows another worker holds are its to process."""
+    rows = Activity.objects.filter(pk__in=activity_ids, processed_at__isnull=True, lead__isnull=False)
+    ids = list(rows.select_for_update(skip_locked=True).order_by("pk").values_list("pk", flat=True))
+    Activity.objects.filter(pk__in=ids).update(processed_at=timezone.now())
+    return ids
+
+
+def _load(ids: list[int]) -> list[Activity]:
+    """The claimed events some consumer reads; the rest (email_sent, mostly) are never loaded."""
+    rows = Activity.objects.filter(pk__in=ids).order_by("pk").select_related("lead")
+    if all(registration.only is not None for registration in _consumers.values()):
+        rows = rows.filter(kind__in={kind for registration in _consumers.values() for kind in registration.only})
+    return list(rows)
+
+
+def _run(activities: list[Activity]) -> None:
+    for registration in _consumers.values():
+        wanted = [activity for activity in activities if registration.wants(activity.kind)]
+        if registration.batch and wanted:
+            registration.batch(wanted)
+        else:
+            for activity in wanted:
+                registration.consumer(activity)
 
 
 def pending(*, older_than: timedelta = timedelta(seconds=30), limit: int = 1000) -> list[int]:
@@ -116,12 +203,9 @@ def pending(*, older_than: timedelta = timedelta(seconds=30), limit: int = 1000)
 
 def sweep(*, older_than: timedelta = timedelta(seconds=30), limit: int = 1000) -> int:
     """Process what dispatch missed; returns how many events were processed here."""
-    done = 0
-    for activity_id in pending(older_than=older_than, limit=limit):
-        try:
-            done += process(activity_id)
-        except Exception:
-            log.exception("activity %s failed; it stays pending", activity_id)
+    done, ids = 0, pending(older_than=older_than, limit=limit)
+    for start in range(0, len(ids), SWEEP_BATCH):
+        done += _process_batch(ids[start : start + SWEEP_BATCH])[0]  # failures are logged and stay pending
     return done
 
 

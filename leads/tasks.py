@@ -11,7 +11,7 @@ from mautomation.lib.enqueue import try_enqueue
 @shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
 def process_activities(activity_ids: list[int]) -> int:
     """Run the stream's consumers on these events; already-processed ones are skipped."""
-    return sum(stream.process(activity_id) for activity_id in activity_ids)
+    return stream.process_many(activity_ids)
 
 
 @shared_task

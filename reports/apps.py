@@ -10,4 +10,4 @@ class ReportsConfig(AppConfig):
         from leads import stream
         from reports import rollup
 
-        stream.register("reports", rollup.on_activity)
+        stream.register("reports", rollup.on_activity, only=rollup.KINDS, batch=rollup.on_activities)

@@ -7,6 +7,7 @@ counts go through Touch's unique constraint, so two workers counting the same le
 once still count the lead once. `rebuild` recomputes everything from the activity table, set-based.
 """
 
+import collections
 from datetime import timedelta
 
 from django.conf import settings
@@ -32,6 +33,24 @@ def attribution_window() -> timedelta:
     return timedelta(days=settings.REPORTS_MAX_CONVERSION_DAYS)
 
 
+KINDS = frozenset(EMAIL_KINDS + CONVERSION_KINDS)
+# Counted only (no unique count, no attribution): a batch of them is one upsert per campaign.
+TALLIED_KINDS = ("email_sent", "email_delivered")
+
+
+def on_activities(activities: list[Activity]) -> None:
+    """The stream's batch form: a broadcast's sends and deliveries tallied per campaign, the rest one by one."""
+    tally: collections.Counter[tuple[int, str, bool]] = collections.Counter()
+    for activity in activities:
+        if activity.kind in TALLIED_KINDS and activity.campaign_id is not None and not _complaint(activity):
+            for all_events in (True,) if _machine(activity) else (True, False):
+                tally[activity.campaign_id, activity.kind, all_events] += 1
+        else:
+            on_activity(activity)
+    for (campaign_id, kind, all_events), n in tally.items():
+        _add(campaign_id, kind, all_events, unique=0, n=n)
+
+
 def on_activity(activity: Activity) -> None:
     if activity.campaign_id is not None and activity.kind in EMAIL_KINDS:
         count(activity)
@@ -46,14 +65,17 @@ def _machine(activity: Activity) -> bool:
 
 
 def count(activity: Activity) -> None:
-    data = activity.data if isinstance(activity.data, dict) else {}
-    complaint = data.get("reason") == "complained" or data.get("complaint") is True
-    kinds = {activity.kind, COMPLAINED} if complaint else {activity.kind}
+    kinds = {activity.kind, COMPLAINED} if _complaint(activity) else {activity.kind}
     variants = (True,) if _machine(activity) else (True, False)
     for kind in kinds:
         for all_events in variants:
             first = kind in UNIQUE_KINDS and _touch(activity.campaign_id, activity.lead_id, kind, all_events)
             _add(activity.campaign_id, kind, all_events, unique=int(first))
+
+
+def _complaint(activity: Activity) -> bool:
+    data = activity.data if isinstance(activity.data, dict) else {}
+    return data.get("reason") == "complained" or data.get("complaint") is True
 
 
 def _touch(campaign_id: int, lead_id: int, kind: str, all_events: bool) -> bool:
@@ -67,14 +89,14 @@ def _touch(campaign_id: int, lead_id: int, kind: str, all_events: bool) -> bool:
         return cursor.fetchone() is not None
 
 
-def _add(campaign_id: int, kind: str, all_events: bool, *, unique: int) -> None:
+def _add(campaign_id: int, kind: str, all_events: bool, *, unique: int, n: int = 1) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             'INSERT INTO reports_counter (campaign_id, kind, all_events, total, "unique")'
-            " VALUES (%s, %s, %s, 1, %s) ON CONFLICT (campaign_id, kind, all_events)"
-            " DO UPDATE SET total = reports_counter.total + 1,"
+            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (campaign_id, kind, all_events)"
+            " DO UPDATE SET total = reports_counter.total + excluded.total,"
             ' "unique" = reports_counter."unique" + excluded."unique"',
-            [campaign_id, kind, all_events, unique],
+            [campaign_id, kind, all_events, n, unique],
         )
 
 

@@ -11,9 +11,10 @@ class ScoringConfig(AppConfig):
 
     def ready(self) -> None:
         from leads import merging, stream
+        from leads.models import Activity
         from scoring.ledger import rescore_lead, score_activity
 
-        stream.register("scoring", score_activity)
+        stream.register("scoring", score_activity, ignores={Activity.Kind.EMAIL_SENT})  # no rule scores it
         merging.register_after_merge("scoring", rescore_lead)
         connection_created.connect(register_sqlite_functions, dispatch_uid="scoring.re2")
 

@@ -299,7 +299,8 @@ def test_an_absurd_identity_token_is_refused_with_a_reason(client):
 
 def test_dispatch_hands_new_hits_to_consumers_once_and_touches_only_people(client, monkeypatch):
     seen: list[int] = []
-    monkeypatch.setattr(stream, "_consumers", {"test": lambda activity: seen.append(activity.pk)})
+    monkeypatch.setattr(stream, "_consumers", {})
+    stream.register("test", lambda activity: seen.append(activity.pk))
     person, machine = make_send(), make_send()
     sent_ago(monkeypatch, 600)
     client.get(pixel_path(personalized(person.pk)), HTTP_USER_AGENT=CHROME)

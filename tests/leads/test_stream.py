@@ -205,3 +205,47 @@ def test_bulk_recording_refuses_events_a_person_did():
     with pytest.raises(ValueError):
         stream.record_system_events([Activity(lead=lead, kind=PAGE_VIEW)])
     assert not Activity.objects.exists()
+
+
+def _unprocessed(kinds: list[str]) -> list[Activity]:
+    lead = make_lead()
+    return Activity.objects.bulk_create(Activity(lead=lead, kind=kind, occurred_at=NOW) for kind in kinds)
+
+
+def test_a_batch_hands_each_consumer_only_the_kinds_it_reads_and_marks_every_event(monkeypatch):
+    monkeypatch.setattr(stream, "_consumers", {})
+    seen: dict[str, list[str]] = {"views": [], "all_but_sent": [], "batches": []}
+    stream.register("views", lambda a: seen["views"].append(a.kind), only={PAGE_VIEW})
+    stream.register("all_but_sent", lambda a: seen["all_but_sent"].append(a.kind), ignores={"email_sent"})
+    stream.register("tally", lambda a: None, only={"email_sent"},
+                    batch=lambda batch: seen["batches"].append([a.kind for a in batch]))  # fmt: skip
+    events = _unprocessed(["email_sent", PAGE_VIEW, "email_sent", "form_submit"])
+    assert stream.process_many([a.pk for a in events]) == 4
+    assert seen == {"views": [PAGE_VIEW], "all_but_sent": [PAGE_VIEW, "form_submit"],
+                    "batches": [["email_sent", "email_sent"]]}  # fmt: skip
+    assert not Activity.objects.filter(processed_at=None).exists()
+    assert stream.process_many([a.pk for a in events]) == 0  # exactly once
+
+
+def test_an_event_no_consumer_reads_is_marked_without_being_loaded(monkeypatch, django_assert_num_queries):
+    monkeypatch.setattr(stream, "_consumers", {})
+    stream.register("views", lambda a: None, only={PAGE_VIEW})
+    events = _unprocessed(["email_sent"] * 50)
+    with django_assert_num_queries(5):  # savepoint, lock, mark, read (finds none), release
+        assert stream.process_many([a.pk for a in events]) == 50
+
+
+def test_a_failing_event_in_a_batch_stays_pending_and_the_others_go_through(monkeypatch, caplog):
+    monkeypatch.setattr(stream, "_consumers", {})
+    events = _unprocessed([PAGE_VIEW] * 3)
+    bad = events[1].pk
+
+    def picky(activity: Activity) -> None:
+        if activity.pk == bad:
+            raise ValueError("cannot take this one")
+
+    stream.register("picky", picky)
+    with pytest.raises(ValueError, match="cannot take this one"), caplog.at_level(logging.ERROR, "leads.stream"):
+        stream.process_many([a.pk for a in events])
+    assert list(Activity.objects.filter(processed_at=None).values_list("pk", flat=True)) == [bad]
+    assert f"activity {bad} failed" in caplog.text
