@@ -53,8 +53,8 @@ from leads.import_sql import among, grant_consents, insert_leads, insert_links, 
 from leads.lists import add_to_list
 from leads.models import Company, Consent, ImportJob, ImportRowError, Lead, ListMembership, Tag
 from leads.upsert import Outcome
-from leads.validation import CUSTOM_PREFIX, TEXT_FIELDS, clean_lead_values
-from mautomation.lib.normalize import company_key, email_key, phone_key
+from leads.validation import CUSTOM_PREFIX, TEXT_FIELDS, clean_lead_row
+from mautomation.lib.normalize import company_key, phone_key
 
 __all__ = ["ENCODINGS", "ImportFileError"]  # the command offers the encodings; callers catch the error
 
@@ -132,10 +132,11 @@ def parse_batch(records: list[Record], columns: Columns) -> Parsed:
             counts = {"count": len(record.cells), "width": columns.width}
             errors.append((record.line, "", _("has %(count)d columns, the header has %(width)d") % counts))
         else:
-            values, problems = clean_lead_values(raw_values(record.cells, columns), custom_fields=columns.custom_fields)
+            raw = raw_values(record.cells, columns)
+            values, key, problems = clean_lead_row(raw, custom_fields=columns.custom_fields)
             errors += [(record.line, columns.headers.get(name, name), reason) for name, reason in problems]
             if not problems:
-                rows.append(Row(record.line, values["email"], email_key(values["email"]), flat_values(values)))
+                rows.append(Row(record.line, values["email"], key, flat_values(values)))
     return Parsed(rows, errors, records[-1].end - 1)
 
 

@@ -45,17 +45,20 @@ Problem = tuple[str, str]
 
 def clean_email(raw: str) -> tuple[str, str | None]:
     """The email as entered (trimmed) and the reason it is refused, if it is."""
+    value, _key, reason = _checked_email(raw)
+    return value, reason
+
+
+def _checked_email(raw: str) -> tuple[str, str, str | None]:
+    """The email as entered (trimmed), its key (normalize.email_key) and the reason it is refused, if it is."""
     value = (raw or "").strip()
     if not value:
-        return value, _("is required")
+        return value, "", _("is required")
     if len(value) > EMAIL_MAX:
-        return value, _("is too long (%(length)d characters, at most %(max)d)") % {
-            "length": len(value),
-            "max": EMAIL_MAX,
-        }
-    if not is_email(email_key(value)):
-        return value, _("is not a valid email address")
-    return value, None
+        too_long = _("is too long (%(length)d characters, at most %(max)d)")
+        return value, "", too_long % {"length": len(value), "max": EMAIL_MAX}
+    key = email_key(value)
+    return value, key, None if is_email(key) else _("is not a valid email address")
 
 
 def is_email(key: str) -> bool:
@@ -69,12 +72,13 @@ def is_email(key: str) -> bool:
     return True
 
 
-def clean_text(field: str, raw: str) -> tuple[str, str | None]:
+def clean_text(field: str, raw: str, *, control: bool = True) -> tuple[str, str | None]:
+    """control=False: the caller already knows the value has no control characters."""
     value = (raw or "").strip()
     limit = TEXT_FIELDS[field]
     if len(value) > limit:
         return value, _("is too long (%(length)d characters, at most %(max)d)") % {"length": len(value), "max": limit}
-    if _CONTROL.search(value):
+    if control and _CONTROL.search(value):
         return value, _("contains control characters")
     if field == "phone" and value and not _PHONE.match(fold(value)):
         return value, _("is not a phone number (digits, spaces, dashes, parentheses and a leading +)")
@@ -113,14 +117,21 @@ def _clean_number(value: str) -> tuple[object, str | None]:
 
 def clean_lead_values(raw: dict[str, str], *, custom_fields: dict[str, CustomField]) -> tuple[dict, list[Problem]]:
     """Validate one person's values. Keys: "email", TEXT_FIELDS, "custom:KEY" and "tags"."""
+    values, _key, problems = clean_lead_row(raw, custom_fields=custom_fields)
+    return values, problems
+
+
+def clean_lead_row(raw: dict[str, str], *, custom_fields: dict[str, CustomField]) -> tuple[dict, str, list[Problem]]:
+    """clean_lead_values and the email's key, for the import's hot loop (each key computed once)."""
     values: dict = {"custom": {}}
     problems: list[Problem] = []
-    values["email"], reason = clean_email(raw.get("email", ""))
+    values["email"], key, reason = _checked_email(raw.get("email", ""))
     if reason:
         problems.append(("email", reason))
+    control = _CONTROL.search("".join(raw.values())) is not None  # one search per row; most rows have none
     for field, value in raw.items():
         if field in TEXT_FIELDS:
-            values[field], reason = clean_text(field, value)
+            values[field], reason = clean_text(field, value, control=control)
         elif field.startswith(CUSTOM_PREFIX):
             reason = _clean_custom_into(values["custom"], field, value, custom_fields)
         elif field == "tags":
@@ -129,7 +140,7 @@ def clean_lead_values(raw: dict[str, str], *, custom_fields: dict[str, CustomFie
             reason = None if field == "email" else _("is not a lead field")
         if reason:
             problems.append((field, reason))
-    return values, problems
+    return values, key, problems
 
 
 def _clean_custom_into(target: dict, field: str, value: str, custom_fields: dict[str, CustomField]) -> str | None:

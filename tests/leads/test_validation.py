@@ -60,3 +60,17 @@ def test_an_address_that_nfkc_makes_longer_than_320_characters_is_refused():
     with translation.override("en"):
         value, reason = clean_email("ﬀ" * 200 + "@example.com")  # 212 characters typed, 412 once folded
     assert (len(value), reason) == (212, "is not a valid email address")
+
+
+@pytest.mark.parametrize("field", ["last_name", "company_name", "title", "phone"])
+def test_a_control_character_in_any_text_field_is_named_even_when_the_rest_of_the_row_is_clean(field):
+    from leads.validation import clean_lead_row
+
+    raw = {"email": "Ｔａｒｏ@Example.jp", "last_name": "山田", "company_name": "株式会社サンプル", "title": "部長",
+           "phone": "03-1234-5678"}  # fmt: skip
+    clean, key, problems = clean_lead_row(raw, custom_fields={})
+    assert (key, problems) == ("taro@example.jp", []) and clean["email"] == "Ｔａｒｏ@Example.jp"
+    raw[field] = raw[field][:1] + "\x07" + raw[field][1:]
+    with translation.override("en"):
+        _clean, _key, problems = clean_lead_row(raw, custom_fields={})
+    assert problems == [(field, "contains control characters")]
