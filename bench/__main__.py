@@ -8,6 +8,7 @@ failure (exit 1) and its traceback goes to stderr.
 import argparse
 import importlib
 import json
+import os
 import pkgutil
 import platform
 import shutil
@@ -24,7 +25,8 @@ from pathlib import Path
 from types import ModuleType
 
 import bench
-from bench.context import Context
+from bench import report
+from bench.context import POSTGRES_ADMIN_URL, REDIS_URL, Context
 from bench.core import Result, Skip
 
 PREFIX = "bench_"
@@ -43,6 +45,9 @@ def parse_args(argv: list[str] | None, available: list[str]) -> argparse.Namespa
     )
     parser.add_argument("--quick", action="store_true", help="smaller runs: a smoke test, noisier figures")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON to PATH")
+    parser.add_argument(
+        "--report", type=Path, metavar="PATH", help="also write a Markdown report (machine, versions, targets) to PATH"
+    )
     parser.add_argument("--strict", action="store_true", help="exit non-zero when a benchmark was skipped")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory with the servers' logs")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
@@ -126,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(f"{name:10} {(m.__doc__ or '').strip().splitlines()[0]}" for name, m in modules.items()))
         return 0
     signal.signal(signal.SIGTERM, terminate)
-    started = datetime.now(UTC)
+    started, load_before = datetime.now(UTC), os.getloadavg()
     results: list[Result] = []
     outcomes: list[str] = []
     tmp = Path(tempfile.mkdtemp(prefix="mautomation-bench-"))
@@ -152,6 +157,11 @@ def main(argv: list[str] | None = None) -> int:
     print(table(results))
     if args.json:
         write_json(args.json, results, args, started)
+    if args.report:
+        command = " ".join(["python -m bench", *(sys.argv[1:] if argv is None else argv)])
+        info = report.RunInfo(started, args.quick, load_before, os.getloadavg(), command)
+        report.write(args.report, results, info, postgres_url=POSTGRES_ADMIN_URL, redis_url=REDIS_URL)
+        print(f"bench: report written to {args.report}", file=sys.stderr)
     if "failed" in outcomes or (args.strict and "skipped" in outcomes):
         return 1
     return 0

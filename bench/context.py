@@ -1,7 +1,7 @@
 """The Context handed to every benchmark's run(ctx): options and run-wide resources."""
 
 import os
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,10 +49,18 @@ class Context:
             )
         return self._database_url
 
-    def production_env(self, **extra: str) -> dict[str, str]:
-        """Environment for a project process (gunicorn, celery, manage.py) configured as deployed."""
+    def own_database(self, name: str) -> AbstractContextManager[str]:
+        """A migrated database for one benchmark alone (`with ctx.own_database("load") as url:`), dropped after."""
+        log = self.workdir(name) / "migrate.log"
+        return services.bench_database(POSTGRES_ADMIN_URL, migrate_env=self._base_env(), cwd=self.root, log=log)
+
+    def production_env(self, *, database_url: str | None = None, **extra: str) -> dict[str, str]:
+        """Environment for a project process (gunicorn, celery, manage.py) configured as deployed.
+
+        On the run's shared database unless `database_url` names another (from own_database).
+        """
         env = self._base_env()
-        env["DATABASE_URL"] = self.database_url()
+        env["DATABASE_URL"] = database_url or self.database_url()
         env.update(extra)
         return env
 
