@@ -79,7 +79,7 @@ def row(result: Result) -> str:
     target, met = verdict(result)
     ratio = "—" if result.ratio is None else f"{result.ratio:.3g}×"
     cells = [f"`{result.name}`", number(result.value), result.unit, result.baseline_name, number(result.baseline_value),
-             ratio, target, f"**{met}**" if met == "not met" else met, result.note]  # fmt: skip
+             ratio, target, f"**{met}**" if met in ("not met", "failed") else met, result.note]  # fmt: skip
     return "| " + " | ".join(cell(c) for c in cells) + " |"
 
 
@@ -96,7 +96,8 @@ def markdown(results: list[Result], info: RunInfo, *, machine: dict[str, str], v
         f"| load average (1 / 5 / 15 min) before | {load[0]} |", f"| load average after | {load[1]} |",
         "", "| version | |", "| --- | --- |", *(f"| {k} | {cell(v)} |" for k, v in versions.items()), "",
         f"Targets: {verdicts.count('met')} met, {verdicts.count('not met')} not met, "
-        f"{verdicts.count('no figure')} without a figure; {verdicts.count('measured')} rows measured without a limit.",
+        f"{verdicts.count('no figure')} without a figure; {verdicts.count('measured')} rows measured without a limit; "
+        f"{verdicts.count('failed')} benchmarks failed, {verdicts.count('skipped')} skipped.",
         "", "| benchmark | value | unit | baseline | baseline value | ratio | target (issue) | met | note |",
         "| --- | ---: | --- | --- | ---: | ---: | --- | --- | --- |", *(row(r) for r in results), "",
     ]  # fmt: skip

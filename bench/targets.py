@@ -65,8 +65,10 @@ def issue_for(name: str) -> int | None:
 
 
 def verdict(result: Result) -> tuple[str, str]:
-    """(target text with its issue, "met" / "not met" / "no figure" / "measured") for one row."""
+    """(target text with its issue, "met" / "not met" / "no figure" / "measured" / "failed" / "skipped")."""
     target, issue = target_for(result.name), issue_for(result.name)
+    if result.value is None and result.note.startswith(("failed", "skipped")):  # the benchmark did not run through
+        return (f"{target.text} (#{target.issue})" if target else f"— (#{issue})"), result.note.split(":")[0]
     if target is None:
         return (f"— (#{issue})" if issue else "—"), "measured"
     met = target.met(result)

@@ -25,7 +25,8 @@ def test_a_ratio_target_is_met_or_not_by_the_ratio_to_the_in_run_baseline() -> N
 
 def test_a_row_without_a_limit_is_measured_for_its_issue_and_a_failed_one_has_no_figure() -> None:
     assert verdict(Result.measured("sales.hot_list_p99", 40, "ms", "/healthz p99", 5)) == ("— (#8)", "measured")
-    assert verdict(Result.failed("segments", "boom"))[1] == "measured"
+    assert verdict(Result.failed("segments", "boom")) == ("— (#6)", "failed")
+    assert verdict(Result.skipped("load", "wrk is not installed")) == ("— (#10)", "skipped")
     assert verdict(Result("reports.kpis_ms", None, "ms"))[1] == "no figure"
 
 
