@@ -18,6 +18,7 @@ import html
 import re
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
@@ -50,11 +51,15 @@ class PreparedHtml:
         """Per link: the bytes its signature covers and the quoted target, with UTM added (cached per utm)."""
         cache_key = tuple(sorted((utm or {}).items()))
         if cache_key not in self._targets:
-            self._targets[cache_key] = tuple(_signed_target(add_utm(url, utm)) for url in self.links)
+            in_order = tuple((utm or {}).items())  # the parameters' order in the URL is the caller's
+            self._targets[cache_key] = tuple(_signed_target(url, in_order) for url in self.links)
         return self._targets[cache_key]
 
 
-def _signed_target(url: str) -> tuple[bytes, str]:
+@lru_cache(maxsize=4096)
+def _signed_target(url: str, utm: tuple[tuple[str, str], ...]) -> tuple[bytes, str]:
+    """Cached across messages: each is cut anew (see Composer.compose) but their links repeat."""
+    url = add_utm(url, dict(utm))
     return b"|" + url.encode(), quote(url, safe=":/")
 
 
