@@ -1,0 +1,53 @@
+"""Real processes for the fault and scale-out tests: Celery workers, beats and gunicorn, each in its own group.
+
+Each runs from the repository root with the environment it is given, logs to a
+file the test names (shown when it fails), and is stopped as in production: a
+SIGTERM to the main process (a warm shutdown), then SIGKILL to whatever of its
+process group is left.
+"""
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+
+def wait_for(condition: Callable[[], bool], timeout: float) -> bool:
+    """Poll `condition` until it holds or `timeout` seconds pass (an upper bound, not a measurement)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def start(argv: list[str], *, env: dict[str, str], log: Path) -> subprocess.Popen:
+    with open(log, "ab") as out:
+        return subprocess.Popen(argv, cwd=BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)  # fmt: skip
+
+
+def worker_argv(queue: str, name: str, *, pool: str = "prefork", concurrency: int = 2) -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "mautomation", "worker", "-P", pool, "-c", str(concurrency),
+            "-l", "info", "-Q", queue, "-n", f"{name}@%h", "--without-mingle", "--without-gossip"]  # fmt: skip
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=30)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+
+
+def tail(log: Path, size: int = 3000) -> str:
+    return log.read_text(errors="replace")[-size:] if log.exists() else "(no log)"
