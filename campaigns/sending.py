@@ -264,8 +264,10 @@ class Run:
         _commit_without_flush(True)
 
     def close(self) -> None:
-        _commit_without_flush(False)
-        self.transport.close()
+        try:
+            _commit_without_flush(False)
+        finally:  # even when the database is gone: an SMTP connection left open mid-DATA lingers for minutes
+            self.transport.close()
 
     def deliver(self, ids: list[int]) -> None:
         pending = list(ids)

@@ -102,7 +102,12 @@ class SmtpTransport:
         except (smtplib.SMTPException, OSError) as exc:
             self.close()
             return Outcome(TEMPORARY, f"connection: {exc}"[:500])
-        if not commit():
+        try:
+            committed = commit()
+        except BaseException:  # the database went away: drop the unfinished message with the connection
+            self.close()
+            raise
+        if not committed:
             self.close()  # the server drops the unfinished message
             return Outcome(LOST)
         try:
