@@ -11,15 +11,19 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
 from django.db import connections
 from django.test import Client
+from django.utils import timezone
 
 from campaigns import events
+from campaigns.models import Send
 from leads.models import Activity, Lead
 from mautomation.tasks import ping
+from scoring.models import ScoreEntry, ScoringRule
 from tests.campaigns.tracking_helpers import CHROME, click_paths, personalized, pixel_path, sent_ago
 from tests.factories import make_campaign, make_lead, make_send
 
@@ -78,6 +82,30 @@ def test_one_webhook_delivered_five_times_at_once_is_one_activity(send, settings
     assert race(deliver) == Counter({200: THREADS})
     assert Activity.objects.filter(kind=Activity.Kind.EMAIL_BOUNCED).count() == 1
     assert Lead.objects.get(pk=send.lead_id).email_status == Lead.EmailStatus.BOUNCED
+
+
+def test_one_open_webhook_five_times_at_once_then_five_times_in_a_row_is_scored_once(send, settings):
+    """An ESP that retries: the open is one activity, scored by the real worker once (3 points, one ledger row)."""
+    settings.ANYMAIL = {"WEBHOOK_SECRET": SECRET}
+    ScoringRule.objects.create(name="開封", event_kind="email_opened", points=3)
+    opened_at = timezone.now().replace(microsecond=0)
+    Send.objects.filter(pk=send.pk).update(message_id="race-open", sent_at=opened_at - timedelta(hours=1))
+    body = json.dumps({"RecordType": "Open", "MessageID": "race-open", "Recipient": send.email, "FirstOpen": True,
+                       "ReceivedAt": opened_at.isoformat(), "UserAgent": CHROME})  # fmt: skip
+    auth = "Basic " + base64.b64encode(SECRET.encode()).decode()
+
+    def deliver(client: Client) -> int:
+        return client.post(
+            "/anymail/postmark/tracking/", body, content_type="application/json", HTTP_AUTHORIZATION=auth
+        ).status_code
+
+    assert race(deliver) == Counter({200: THREADS})
+    assert [deliver(Client()) for _ in range(THREADS)] == [200] * THREADS
+    ping.delay("after-the-opens").get(timeout=30)  # the solo worker runs tasks in order
+    assert Activity.objects.filter(kind=Activity.Kind.EMAIL_OPENED).count() == 1
+    assert not Activity.objects.filter(processed_at__isnull=True).exists()
+    assert Lead.objects.get(pk=send.lead_id).score == 3
+    assert ScoreEntry.objects.filter(lead_id=send.lead_id).count() == 1
 
 
 def test_one_pixel_and_one_link_hit_five_times_at_once_are_one_row_each(send, monkeypatch):
