@@ -1,0 +1,54 @@
+"""The whole customer journey in headless Chromium on the real stack (issue 10), with exact numbers at each step.
+
+gunicorn (production settings) + a Celery worker + beat + PostgreSQL + Redis, emails
+to an SMTP sink (tests/e2e/production_stack.py). A marketer, in the Japanese UI,
+imports a CP932 CSV, writes scoring rules, builds a form and a landing page, sets up
+a three-step sequence and a broadcast; visitors browse the marketer's site and
+submit; a recipient opens, clicks and converts, turns hot, and sales wins the deal;
+the reports show the numbers. Screenshots: artifacts/journey/NN-name.png.
+"""
+
+from pathlib import Path
+
+import pytest
+from django.conf import global_settings
+
+from leads.models import Lead
+from mautomation.roles import MARKETER, SALES
+from tests.e2e import journey_marketer as marketer_steps
+from tests.e2e.production_stack import Stack, production_stack  # noqa: F401 (a fixture)
+from tests.factories import make_user
+
+pytestmark = [pytest.mark.integration, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "journey"
+
+
+class Shots:
+    """Numbered screenshots of each screen, in the order the journey reaches them."""
+
+    def __init__(self) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.count = 0
+
+    def __call__(self, page, name: str) -> None:
+        self.count += 1
+        page.screenshot(path=str(ARTIFACTS / f"{self.count:02d}-{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def real_passwords(settings) -> None:
+    """The servers check passwords with the production hashers, not the tier's fast test one."""
+    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS
+
+
+def test_the_whole_customer_journey_on_the_real_stack(production_stack: Stack, browser, real_passwords) -> None:
+    stack, shots = production_stack, Shots()
+    make_user("marketer", role=MARKETER)
+    make_user("seller", role=SALES, staff=False).__class__.objects.filter(username="seller").update(
+        email="seller@example.co.jp"
+    )
+    marketer = browser.new_page(locale="ja-JP", viewport={"width": 1280, "height": 900})
+    marketer_steps.log_in(marketer, stack.base)
+    job = marketer_steps.import_csv(marketer, stack.base, shots)
+    assert (job.created, job.updated, job.errors) == (5, 0, 0), stack.log_tails()
+    assert Lead.objects.count() == 5
