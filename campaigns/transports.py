@@ -72,6 +72,8 @@ class SmtpTransport:
                 self.conn = None
 
     def send(self, out: Outgoing, *, commit: Callable[[], bool]) -> Outcome:
+        if not out.to.isascii():  # smtplib would raise mid-envelope (no SMTPUTF8) and fail the whole batch
+            return Outcome(PERMANENT, "the address is not ASCII: SMTP cannot carry it without SMTPUTF8")
         data = self.composer.mime_bytes(out)
         try:
             if self.conn is None:

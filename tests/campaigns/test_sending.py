@@ -9,6 +9,7 @@ from campaigns.models import Campaign, Send
 from leads.consents import unsubscribe
 from leads.models import Activity, Lead
 from tests.factories import make_campaign, make_lead, make_list
+from tests.smtp_sink import start_sink
 
 pytestmark = pytest.mark.django_db
 
@@ -228,3 +229,20 @@ def test_deliver_sends_step_emails_without_a_campaign_once(sender):
 
     assert sorted(m.to[0] for m in mail.outbox) == sorted(lead.email for lead in leads)
     assert Activity.objects.filter(kind=Activity.Kind.EMAIL_SENT, campaign_id__isnull=True).count() == 2
+
+
+def test_over_smtp_an_address_smtp_cannot_carry_fails_alone_and_the_batch_goes_on(
+    sender, settings, django_capture_on_commit_callbacks
+):
+    """A full-width address stored before addresses were folded (or an internationalised one) needs SMTPUTF8."""
+    sink, controller = start_sink()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = "127.0.0.1", controller.port, False
+    legacy = make_lead("ｓｕｚｕｋｉ＠ｂｅｔａ．ｅｘａｍｐｌｅ．ｊｐ", consent=True)
+    try:
+        assert _send(_broadcast([legacy, *_leads(2)]), django_capture_on_commit_callbacks) == 3
+    finally:
+        controller.stop()
+    assert dict(sink.received) == {"user0@example.com": 1, "user1@example.com": 1}
+    failed = Send.objects.get(lead=legacy)
+    assert failed.status == Send.Status.FAILED and "ASCII" in failed.error
