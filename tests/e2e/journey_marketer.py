@@ -51,3 +51,86 @@ def import_csv(page: "Page", base: str, shots) -> ImportJob:
     page.wait_for_selector("text=完了", timeout=60_000)  # the page refreshes itself until the worker is done
     shots(page, "import-done")
     return ImportJob.objects.get()
+
+
+# --- 2. Scoring rules --------------------------------------------------------------------------------------------
+
+CASE_STUDY_POINTS, FORM_POINTS, DOWNLOAD_POINTS, HOT_THRESHOLD = 5, 20, 20, 30
+
+
+def add_rule(page: "Page", base: str, *, name: str, event: str, points: int, url: str = "") -> None:
+    page.goto(f"{base}/admin/scoring/scoringrule/add/")
+    page.fill("#id_name", name)
+    page.select_option("#id_event_kind", event)
+    page.fill("#id_points", str(points))
+    page.select_option("#id_frequency", "every")
+    if url:
+        page.select_option("#id_url_match", "contains")
+        page.fill("#id_url_pattern", url)
+    saved(page)
+
+
+def write_scoring(page: "Page", base: str, shots) -> None:
+    add_rule(page, base, name="導入事例ページ閲覧", event="page_view", points=CASE_STUDY_POINTS, url="/case-studies/")
+    add_rule(page, base, name="フォーム送信", event="form_submit", points=FORM_POINTS)
+    add_rule(page, base, name="資料ダウンロード", event="download", points=DOWNLOAD_POINTS)
+    page.goto(f"{base}/admin/scoring/scoringrule/")
+    shots(page, "scoring-rules")
+    page.goto(f"{base}/admin/scoring/scoringsettings/")  # the single row opens directly
+    page.fill("#id_hot_threshold", str(HOT_THRESHOLD))
+    shots(page, "scoring-settings")
+    saved(page)
+
+
+# --- 3. Form and landing page in the builder -------------------------------------------------------------------------
+
+
+def add_field(page: "Page", kind: str, label: str, maps_to: str = ""):
+    page.select_option("[data-role=new-type]", kind)
+    page.click("[data-role=add-field]")
+    card = page.locator("[data-role=fields] > li").last
+    card.locator("[data-prop=label]").fill(label)
+    if maps_to:
+        card.locator("[data-prop=maps_to]").select_option(maps_to)
+    return card
+
+
+def build_form(page: "Page", base: str, site: str, shots) -> str:
+    """The whitepaper form, allowed on the marketer's site; returns its embed tag as the admin shows it."""
+    page.goto(f"{base}/admin/landing/form/add/")
+    page.fill("#id_name", "資料請求フォーム")
+    page.fill("#id_slug", "whitepaper")
+    add_field(page, "email", "メールアドレス", "email").locator("[data-prop=required]").check()
+    add_field(page, "text", "会社名", "company_name")
+    add_field(page, "text", "姓", "last_name")
+    add_field(page, "text", "名", "first_name")
+    add_field(page, "consent", "同意").locator("[data-prop=wording]").fill("お知らせメールの受信に同意します")
+    page.check("#id_published")
+    page.fill("#id_allowed_origins", site)
+    page.fill("#id_min_fill_seconds", "0")
+    shots(page, "form-builder")
+    page.click("input[name=_continue]")
+    page.wait_for_selector(".messagelist .success")
+    snippets = page.locator(".field-embed_snippets").inner_text()
+    return next(line.strip() for line in snippets.splitlines() if "embed.js" in line)
+
+
+def build_page(page: "Page", base: str, shots) -> None:
+    page.goto(f"{base}/admin/landing/landingpage/add/")
+    page.fill("#id_title", "MA導入ガイド")
+    page.fill("#id_seo_title", "MA導入ガイド | 例社")
+    page.fill("#id_slug", "launch")  # after the title has lost focus, or the admin's slug-from-title script adds to it
+    page.select_option("[data-role=new-type]", "hero")
+    page.click("[data-role=add-block]")
+    hero = page.locator("[data-role=blocks] > li").last
+    hero.locator("[data-prop=title]").fill("マーケティングの手間を半分に")
+    hero.locator("[data-prop=text]").fill("導入ガイドを無料でお送りします。")
+    page.select_option("[data-role=new-type]", "form")
+    page.click("[data-role=add-block]")
+    page.locator("[data-role=blocks] > li").last.locator("[data-prop=form]").select_option("whitepaper")
+    page.click("input[name=_continue]")
+    page.wait_for_selector(".messagelist .success")
+    page.frame_locator("iframe.lb-preview").locator("h1").wait_for()
+    shots(page, "page-builder")
+    page.click("input[name=_publish]")
+    page.wait_for_selector(".messagelist .success")

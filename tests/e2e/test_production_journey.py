@@ -8,13 +8,18 @@ submit; a recipient opens, clicks and converts, turns hot, and sales wins the de
 the reports show the numbers. Screenshots: artifacts/journey/NN-name.png.
 """
 
+import time
 from pathlib import Path
 
 import pytest
 from django.conf import global_settings
 
+from campaigns.automation_models import Sequence
+from landing.models import Form, LandingPage
 from leads.models import Lead
+from scoring.models import ScoringRule, ScoringSettings
 from mautomation.roles import MARKETER, SALES
+from tests.e2e import journey_campaigns as campaign_steps
 from tests.e2e import journey_marketer as marketer_steps
 from tests.e2e.production_stack import Stack, production_stack  # noqa: F401 (a fixture)
 from tests.factories import make_user
@@ -35,6 +40,16 @@ class Shots:
         page.screenshot(path=str(ARTIFACTS / f"{self.count:02d}-{name}.png"), full_page=True)
 
 
+def wait_for(condition, timeout: float = 60) -> bool:
+    """Poll until the worker has done its part; the bound only ends a hung run (nothing is timed)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
 @pytest.fixture
 def real_passwords(settings) -> None:
     """The servers check passwords with the production hashers, not the tier's fast test one."""
@@ -52,3 +67,19 @@ def test_the_whole_customer_journey_on_the_real_stack(production_stack: Stack, b
     job = marketer_steps.import_csv(marketer, stack.base, shots)
     assert (job.created, job.updated, job.errors) == (5, 0, 0), stack.log_tails()
     assert Lead.objects.count() == 5
+
+    marketer_steps.write_scoring(marketer, stack.base, shots)
+    assert sorted(ScoringRule.objects.values_list("points", flat=True)) == [5, 20, 20]
+    assert ScoringSettings.load().hot_threshold == marketer_steps.HOT_THRESHOLD
+
+    embed = marketer_steps.build_form(marketer, stack.base, stack.site, shots)
+    marketer_steps.build_page(marketer, stack.base, shots)
+    form = Form.objects.get(slug="whitepaper", published=True)
+    assert LandingPage.objects.get(slug="launch").published_at is not None
+
+    campaign_steps.build_sequence(marketer, stack.base, form.pk, stack.site, shots)
+    sequence = Sequence.objects.get()
+    assert sequence.status == Sequence.Status.ACTIVE and sequence.steps.count() == 3
+    campaign = campaign_steps.build_broadcast(marketer, stack.base, stack.site, shots)
+    assert wait_for(lambda: stack.sink.total == 5), stack.log_tails()
+    assert campaign.sends.filter(status="sent").count() == 5
