@@ -18,13 +18,31 @@
   var formUrl = script.src.replace(/embed\.js(\?.*)?$/, "");
   var formOrigin = new URL(formUrl).origin;
 
+  var VID_COOKIE = "_mauto_vid"; // track.js's first-party cookie, which it reads before anything else
+  var VID_FORMAT = /^[A-Za-z0-9_-]{16,64}$/;
+
   function visitorId() {
     var api = window.mautomation;
     try {
-      return api && typeof api.visitorId === "function" ? api.visitorId() || "" : "";
+      if (api && typeof api.visitorId === "function") return api.visitorId() || "";
     } catch (e) {
       return "";
     }
+    return sharedVisitorId();
+  }
+
+  // Both tags load async, so the tracking tag may run after this one. Then the id comes from its
+  // cookie (a returning visitor) or is made here and left in that cookie, where track.js finds and
+  // keeps it: the submission joins the page views either way. No tracking tag, no cookie.
+  function sharedVisitorId() {
+    var match = document.cookie.match(/(?:^|;\s*)_mauto_vid=([^;]*)/);
+    if (match && VID_FORMAT.test(match[1])) return match[1];
+    if (!document.querySelector("script[data-endpoint][src*='track']") || !window.crypto) return "";
+    var bytes = window.crypto.getRandomValues(new Uint8Array(16));
+    var id = Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
+    var secure = window.location.protocol === "https:" ? "; Secure" : "";
+    document.cookie = VID_COOKIE + "=" + id + "; Max-Age=63072000; Path=/; SameSite=Lax" + secure;
+    return id;
   }
 
   function frameSrc() {
