@@ -20,6 +20,9 @@ def score_activity(activity: Activity) -> None:
     config = ScoringSettings.load()
     entries = [_entry(rule, activity) for rule in _matching_rules(activity, config)]
     if entries:
+        # Two events of one lead scored at once (two workers) would each sum a ledger without the other's new
+        # row, and the later UPDATE would drop points: the lead's row lock makes them take turns.
+        list(Lead.objects.select_for_update().filter(pk=activity.lead_id).values_list("pk", flat=True))
         ScoreEntry.objects.bulk_create(entries, ignore_conflicts=True)
         refresh_scores([activity.lead_id])
     refresh_fit(activity.lead)
