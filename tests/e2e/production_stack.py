@@ -13,6 +13,7 @@ import secrets
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -76,7 +77,7 @@ def website(pages: dict[str, str]) -> ThreadingHTTPServer:
     """The marketer's site: serves `pages` (filled in by the test once it knows the embed code)."""
 
     class Page(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (the http.server API)
+        def do_GET(self) -> None:  # the http.server API's name
             body = pages.get(self.path.split("?", 1)[0])
             self.send_response(200 if body else 404)
             self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -105,9 +106,12 @@ def wait_for_worker(stack: Stack) -> None:
         pytest.fail(f"the Celery worker did not answer ({exc}):\n{stack.log_tails()}")
 
 
-@pytest.fixture
-def production_stack(transactional_db, tmp_path) -> Iterator[Stack]:
-    """gunicorn + worker + beat + SMTP sink + the marketer's website, for one test; everything stopped after."""
+@contextmanager
+def running_stack(tmp_path: Path) -> Iterator[Stack]:
+    """gunicorn + worker + beat + SMTP sink + the marketer's website; everything stopped after.
+
+    The caller holds a transactional test database (the servers must see its commits).
+    """
     sink, smtp = start_sink(keep=50)
     site_server = website(pages := {})
     port, queue = servers.free_port(), f"journey-{secrets.token_hex(4)}"
