@@ -1,13 +1,14 @@
-"""Local services and subprocesses: reachability checks, a throwaway database, clean start and stop."""
+"""Local services and subprocesses: reachability checks, a throwaway database, clean start and stop.
 
-import os
-import signal
-import socket
+Starting and stopping servers is mautomation/lib/servers.py's, shared with scripts/smoke.py and the
+end-to-end journey; its names are re-exported here for the benchmarks.
+"""
+
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -15,17 +16,9 @@ import psycopg
 import redis
 
 from bench.core import Skip
+from mautomation.lib.servers import clean_env, free_port, gunicorn_argv, process, stop
 
-# Only these are passed through, so a developer's own DJANGO_ENV, CELERY_BROKER_URL
-# or DEBUG never leaks into what is measured.
-PASSTHROUGH_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "VIRTUAL_ENV")
-
-
-def clean_env(**settings: str) -> dict[str, str]:
-    env = {key: os.environ[key] for key in PASSTHROUGH_ENV if key in os.environ}
-    env["PYTHONUNBUFFERED"] = "1"  # so a crash's last words reach the log file
-    env.update(settings)
-    return env
+__all__ = ["clean_env", "free_port", "gunicorn_argv", "process", "stop"]  # and this module's own functions
 
 
 def where(url: str) -> str:
@@ -88,34 +81,6 @@ def run_logged(
         raise RuntimeError(f"{what} exited with {done.returncode}: {tail(log)}")
 
 
-@contextmanager
-def process(
-    argv: Sequence[str], *, env: dict[str, str], cwd: Path, log: Path, grace: float = 15
-) -> Iterator[subprocess.Popen]:
-    """Start a server in its own process group and always stop the whole group afterwards.
-
-    Its own group so that prefork children (celery, gunicorn) go too, and so that
-    Ctrl-C in the terminal reaches only us: the finally clause decides the order.
-    """
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        yield proc
-    finally:
-        stop(proc, grace)
-
-
-def stop(proc: subprocess.Popen, grace: float) -> None:
-    """SIGTERM (a warm shutdown for celery and gunicorn), then SIGKILL whatever is left of the group."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        with suppress(subprocess.TimeoutExpired):
-            proc.wait(grace)
-    with suppress(ProcessLookupError):  # the group already gone is the normal case
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-
-
 def tail(log: Path) -> str:
     """The line of a log that most likely says what went wrong: the last mentioning an error, else the last."""
     try:
@@ -125,18 +90,3 @@ def tail(log: Path) -> str:
     # gunicorn's last words are "Reason: Worker failed to boot."; the cause is a few lines up.
     errors = [line for line in lines if "error" in line.lower()]
     return (errors or lines or ["(no output)"])[-1]
-
-
-def free_port() -> int:
-    """A port on 127.0.0.1 that was free a moment ago (the race with other programs is accepted)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def gunicorn_argv(app: str, port: int, host: str = "127.0.0.1") -> list[str]:
-    """How every benchmark starts gunicorn: 2 sync workers, quiet logs, on one local port."""
-    return [sys.executable, "-m", "gunicorn", app, "--workers", "2", "--worker-class", "sync",
-            "--bind", f"{host}:{port}", "--log-level", "warning",
-            # gunicorn 27 otherwise binds a control socket at one shared path (~/.gunicorn/gunicorn.ctl).
-            "--no-control-socket"]  # fmt: skip

@@ -18,13 +18,10 @@ printed on failure and kept in the temporary directory named then.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,15 +30,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: the project's packages are not on the path yet
+
 try:
     import psycopg
     import requests
+
+    from mautomation.lib import servers  # starts and stops the servers, as bench/ and the journey test do
 except ImportError as exc:  # still end with the summary line the CI reads
     print(f"FAIL imports: {exc}; run this with the project's venv: .venv/bin/python scripts/smoke.py")
     print("0 passed, 1 failed")
     sys.exit(1)
 
-ROOT = Path(__file__).resolve().parent.parent
 # The interpreter running this script is the project's venv: manage.py, gunicorn
 # and celery run with it too (`python -m ...`), so PATH does not matter.
 PYTHON = sys.executable
@@ -58,9 +59,6 @@ LOG_TAIL = 40  # lines of each log printed on failure
 # BEHIND_TLS_PROXY=1: Django takes the scheme from this header. Every request
 # claims https, as the TLS proxy in front of gunicorn would.
 PROXY = {"X-Forwarded-Proto": "https"}
-# Variables of the calling shell that the servers may inherit; anything else
-# (a stray DEBUG, CELERY_BROKER_URL, ...) could change what is being tested.
-INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
 
 
 class StepFailed(Exception):
@@ -112,8 +110,8 @@ def one_line(text: str, limit: int = 400) -> str:
 
 
 def make_env(tmp: Path, tag: str) -> dict[str, str]:
-    env = {name: os.environ[name] for name in INHERITED if name in os.environ}
-    env.update(
+    # Only the calling shell's basic variables pass: a stray DEBUG or CELERY_BROKER_URL could change what is tested.
+    return servers.clean_env(
         DJANGO_ENV="production",
         SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="127.0.0.1,localhost",
@@ -132,9 +130,7 @@ def make_env(tmp: Path, tag: str) -> dict[str, str]:
         SECURE_SSL_REDIRECT="0",
         STATIC_ROOT=str(tmp / "static"),
         MAUTOMATION_VAR_DIR=str(tmp / "var"),
-        PYTHONUNBUFFERED="1",  # logs reach the files as they are written
     )
-    return env
 
 
 # --- Database -------------------------------------------------------------------
@@ -189,65 +185,28 @@ def manage(smoke: Smoke, *args: str, extra_env: dict[str, str] | None = None, ti
     return run_command([PYTHON, "manage.py", *args], {**smoke.env, **(extra_env or {})}, timeout)
 
 
-def free_port() -> int:
-    # Ask the kernel for an unused port; the tiny race until gunicorn binds it is acceptable here.
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start(smoke: Smoke, name: str, argv: list[str]) -> None:
-    log = open(smoke.tmp / f"{name}.log", "wb")  # noqa: SIM115 (the child owns it; closed below)
-    try:
-        # A new session = a new process group, so stop() can kill gunicorn's and
-        # celery's children too, and a Ctrl-C here does not reach them first.
-        smoke.procs[name] = subprocess.Popen(
-            argv, cwd=ROOT, env=smoke.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    finally:
-        log.close()  # the child has its own descriptor
+    smoke.procs[name] = servers.start(argv, env=smoke.env, cwd=ROOT, log=smoke.tmp / f"{name}.log")
 
 
 def start_servers(smoke: Smoke) -> None:
-    smoke.port = free_port()
-    # No control socket: its default path ($HOME/.gunicorn/gunicorn.ctl) is shared
-    # with every other gunicorn of this user, which ours would replace and then delete.
-    gunicorn = ["mautomation.wsgi", "-b", f"127.0.0.1:{smoke.port}", "-w", "2", "--no-control-socket"]
-    start(smoke, "gunicorn", [PYTHON, "-m", "gunicorn", *gunicorn])
-    worker = ["worker", "-l", "info", "--concurrency", "2", "-Q", smoke.tag, "-n", f"{smoke.tag}@%h"]
-    start(smoke, "worker", [PYTHON, "-m", "celery", "-A", "mautomation", *worker])
-    start(
-        smoke,
-        "beat",
-        [PYTHON, "-m", "celery", "-A", "mautomation", "beat", "-l", "info", "-s", str(smoke.tmp / "beat-schedule")],
-    )
+    smoke.port = servers.free_port()
+    start(smoke, "gunicorn", servers.gunicorn_argv("mautomation.wsgi", smoke.port, log_level="info"))
+    start(smoke, "worker", servers.worker_argv(smoke.tag, concurrency=2))
+    start(smoke, "beat", servers.beat_argv(smoke.tmp / "beat-schedule"))
 
 
 def wait_for_gunicorn(smoke: Smoke) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if (code := smoke.procs["gunicorn"].poll()) is not None:
-            raise StepFailed(f"gunicorn exited with status {code}")
-        try:
-            with socket.create_connection(("127.0.0.1", smoke.port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise StepFailed(f"nothing accepted connections on port {smoke.port} within {STARTUP_TIMEOUT} s")
+    try:
+        servers.wait_for_port(smoke.port, smoke.procs["gunicorn"], timeout=STARTUP_TIMEOUT)
+    except RuntimeError as exc:
+        raise StepFailed(str(exc)) from None
 
 
 def stop(name: str, proc: subprocess.Popen[bytes]) -> str | None:
     """Stop one process and its group; why it counts as a failure, or None."""
     crashed = proc.poll()
-    if crashed is None:
-        proc.terminate()  # the main process first: gunicorn and celery shut down their children gracefully
-        try:
-            proc.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-    with contextlib.suppress(ProcessLookupError):  # the group is already empty
-        os.killpg(proc.pid, signal.SIGKILL)  # whatever of the group outlived its parent
+    servers.stop(proc, STOP_TIMEOUT)
     return None if crashed is None else f"{name} had exited early with status {crashed}"
 
 
