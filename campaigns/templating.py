@@ -129,7 +129,17 @@ def _unoffered(tree: nodes.Template) -> list[tuple[int, str]]:
         name = node.node.name if isinstance(node.node, nodes.Name) else None
         if name in OFFERED and node.attr not in OFFERED[name]:
             found.append((node.lineno, _("unknown field “%(name)s.%(field)s”") % {"name": name, "field": node.attr}))
-    return sorted(found)
+    return sorted(found + _unsafe(tree))
+
+
+def _unsafe(tree: nodes.Template) -> list[tuple[int, str]]:
+    """Method calls and `_` names: the sandbox refuses them only when a message is rendered, failing every send."""
+    found = [(n.lineno, _("calling a method is not allowed")) for n in tree.find_all(nodes.Call)]
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        name = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
+        if isinstance(name, str) and name.startswith("_"):
+            found.append((node.lineno, _("“%(name)s” is not allowed") % {"name": name}))
+    return found
 
 
 def inline_css(html: str) -> str:
