@@ -50,7 +50,7 @@ def send(monkeypatch):
 
 
 def assert_refused(response, *, statuses=(404,)) -> None:
-    assert response.status_code in statuses, response.status_code
+    assert response.status_code in statuses, (response.request["PATH_INFO"], response.status_code)
     assert not response.has_header("Location")
     assert response["Content-Type"].startswith(("text/plain", "text/html"))
 
@@ -84,11 +84,14 @@ def test_login_and_language_pages_never_send_anyone_off_site(django_user_model, 
 
 
 def tampered(token: str) -> list[str]:
-    """Bit flips in every part, truncations, extensions and case changes of a genuine token."""
-    flips = [token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1 :] for i in (0, len(token) // 2, -1)]
-    flips = [flip if len(flip) == len(token) else token[:-1] + "A" for flip in flips]
-    return [*flips, token[:-1], token[:-10], token[: len(token) // 2], token + "A", token + ".0",
-            token.swapcase(), token.replace(".", "-"), "." + token, token + "%00", quote(token + "'--")]  # fmt: skip
+    """Flips in every part, truncations, extensions and case changes of a genuine token; none is the token."""
+    flips = [
+        token[:i] + ("B" if token[i] == "A" else "A") + token[i + 1 :] for i in (0, len(token) // 2, len(token) - 1)
+    ]
+    probes = [*flips, token[:-1], token[:-10], token[: len(token) // 2], token + "A", token + ".0",
+              token.swapcase(), token.replace(".", "-"), "." + token, token + "%00", quote(token + "'--")]  # fmt: skip
+    assert token not in probes
+    return probes
 
 
 def other_send_id(token: str, send_id: int) -> str:
