@@ -19,9 +19,18 @@ def hit(name: str) -> int:
     return hit_all([name])[0]
 
 
+def count(name: str) -> int:
+    """The attempts counted under `name` in the current window, without counting one."""
+    return int(cache.get(_window_key(name)) or 0)
+
+
+def _window_key(name: str) -> str:
+    return f"rl:{name}:{int(now() // WINDOW_SECONDS)}"
+
+
 def hit_all(names: list[str]) -> list[int]:
     """hit() for several counters at once: on Redis, one round trip for all of them."""
-    keys = [f"rl:{name}:{int(now() // WINDOW_SECONDS)}" for name in names]
+    keys = [_window_key(name) for name in names]
     client, _key = client_and_key(keys[0])
     if client is None:
         return [_hit(key) for key in keys]
