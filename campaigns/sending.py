@@ -47,6 +47,7 @@ from campaigns.models import Campaign, EmailTemplate, Send, SenderIdentity
 from leads import stream
 from leads.models import Activity, Lead
 from leads.segments import audience
+from mautomation.lib import normalize
 from mautomation.lib.enqueue import try_enqueue
 
 log = logging.getLogger(__name__)
@@ -288,7 +289,8 @@ class Run:
         sent = failed = 0
         for row in claim(send_ids=ids, token=token):
             message_id = self.composer.message_id(send_id=row["id"], token=token)
-            out = self.composer.compose(send_id=row["id"], to=row["email"], context=context_for(row),
+            # Half-width: an address typed full-width (stored as entered) is the same mailbox, and SMTP needs ASCII.
+            out = self.composer.compose(send_id=row["id"], to=normalize.fold(row["email"]), context=context_for(row),
                                         message_id=message_id)  # fmt: skip
             commit = partial(self._commit, row["id"], token, message_id)
             outcome = self.transport.send(out, commit=commit)

@@ -47,10 +47,10 @@ def _send_all(submission: Submission) -> None:
     form, lead = submission.form, submission.lead
     reachable = lead is not None and lead.email_status not in UNREACHABLE
     if reachable and form.double_opt_in and submission.consent_wording:
-        _send("confirm", submission, [lead.email], confirm_url=confirm_url(submission))
+        _send("confirm", submission, [lead.mail_address], confirm_url=confirm_url(submission))
     if reachable and form.auto_reply:
         subject = form.auto_reply_subject or form.name
-        send_mail(subject, form.auto_reply_body, settings.DEFAULT_FROM_EMAIL, [lead.email])
+        send_mail(subject, form.auto_reply_body, settings.DEFAULT_FROM_EMAIL, [lead.mail_address])
     if staff := notify_recipients(form.notify_emails):
         admin_path = reverse("admin:landing_submission_change", args=[submission.pk])
         _send("notify", submission, staff, admin_url=settings.SITE_URL + admin_path)

@@ -155,6 +155,11 @@ class Lead(models.Model):
     def display_name(self) -> str:
         return f"{self.last_name} {self.first_name}".strip()
 
+    @property
+    def mail_address(self) -> str:
+        """Where mail goes: the address as entered, folded to half-width (SMTP takes no full-width ＠)."""
+        return normalize.fold(self.email)
+
     def webhook_payload(self) -> dict:
         """The lead as outbound webhooks (CRM sync, automation) send it."""
         return {

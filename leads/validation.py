@@ -14,7 +14,7 @@ from django.core.validators import EmailValidator
 from django.utils.translation import gettext as _
 
 from leads.models import CustomField, Lead
-from mautomation.lib.normalize import fold
+from mautomation.lib.normalize import email_key, fold
 
 # Lead fields an ingest path may set, with their maximum lengths.
 TEXT_FIELDS = {
@@ -44,29 +44,25 @@ Problem = tuple[str, str]
 
 
 def clean_email(raw: str) -> tuple[str, str | None]:
-    """The email as entered, trimmed and folded to half-width, and the reason it is refused, if it is.
+    """The email as entered (trimmed) and the reason it is refused, if it is.
 
-    Folded (NFKC) because a full-width address typed in Japanese input mode can be matched but never
-    delivered: SMTP takes no full-width ＠ or letters. Letter case stays as entered; a refused
-    address is returned as typed, for the error message.
+    Stored as entered, like every display value; matching uses its key (NFKC, lower case), and
+    sending folds it to half-width (campaigns/sending.py), since SMTP takes no full-width ＠.
     """
     value, _key, reason = _checked_email(raw)
     return value, reason
 
 
 def _checked_email(raw: str) -> tuple[str, str, str | None]:
-    """clean_email's address and reason, with its key (normalize.email_key) computed from the same fold."""
+    """clean_email's address and reason, with its key (normalize.email_key)."""
     value = (raw or "").strip()
     if not value:
         return value, "", _("is required")
     if len(value) > EMAIL_MAX:
         too_long = _("is too long (%(length)d characters, at most %(max)d)")
         return value, "", too_long % {"length": len(value), "max": EMAIL_MAX}
-    folded = fold(value)
-    key = folded.lower()  # email_key(value), without folding twice
-    if not is_email(key):
-        return value, key, _("is not a valid email address")
-    return (folded if len(folded) <= EMAIL_MAX else value), key, None
+    key = email_key(value)
+    return value, key, None if is_email(key) else _("is not a valid email address")
 
 
 def is_email(key: str) -> bool:

@@ -234,15 +234,17 @@ def test_deliver_sends_step_emails_without_a_campaign_once(sender):
 def test_over_smtp_an_address_smtp_cannot_carry_fails_alone_and_the_batch_goes_on(
     sender, settings, django_capture_on_commit_callbacks
 ):
-    """A full-width address stored before addresses were folded (or an internationalised one) needs SMTPUTF8."""
+    """A full-width address goes out half-width; an internationalised one would need SMTPUTF8: it fails alone."""
     sink, controller = start_sink()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = "127.0.0.1", controller.port, False
-    legacy = make_lead("ｓｕｚｕｋｉ＠ｂｅｔａ．ｅｘａｍｐｌｅ．ｊｐ", consent=True)
+    full_width = make_lead("Ｓｕｚｕｋｉ＠ｂｅｔａ．ｅｘａｍｐｌｅ．ｊｐ", consent=True)
+    legacy = make_lead("すずき@ベータ.example.jp", consent=True)
     try:
-        assert _send(_broadcast([legacy, *_leads(2)]), django_capture_on_commit_callbacks) == 3
+        assert _send(_broadcast([full_width, legacy, *_leads(2)]), django_capture_on_commit_callbacks) == 4
     finally:
         controller.stop()
-    assert dict(sink.received) == {"user0@example.com": 1, "user1@example.com": 1}
+    assert dict(sink.received) == {"suzuki@beta.example.jp": 1, "user0@example.com": 1, "user1@example.com": 1}
+    assert Send.objects.get(lead=full_width).status == Send.Status.SENT
     failed = Send.objects.get(lead=legacy)
     assert failed.status == Send.Status.FAILED and "ASCII" in failed.error

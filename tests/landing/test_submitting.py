@@ -229,6 +229,14 @@ def test_follow_ups_send_the_auto_reply_and_notify_staff_once(django_capture_on_
     assert len(mail.outbox) == 2
 
 
+def test_an_address_typed_full_width_is_kept_as_typed_and_answered_half_width(django_capture_on_commit_callbacks):
+    form = make_form(auto_reply=True, auto_reply_body="ありがとうございます")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send(form, email="ｔａｒｏ＠ｅｘａｍｐｌｅ．ｃｏ．ｊｐ").ok
+    assert Lead.objects.get().email == "ｔａｒｏ＠ｅｘａｍｐｌｅ．ｃｏ．ｊｐ"
+    assert [message.to for message in mail.outbox] == [["taro@example.co.jp"]]
+
+
 def test_a_broker_failure_never_fails_the_submission_and_the_sweeper_sends_later(
     django_capture_on_commit_callbacks, monkeypatch
 ):

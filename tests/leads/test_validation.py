@@ -69,13 +69,14 @@ def test_a_control_character_in_any_text_field_is_named_even_when_the_rest_of_th
     raw = {"email": "Ｔａｒｏ@Example.jp", "last_name": "山田", "company_name": "株式会社サンプル", "title": "部長",
            "phone": "03-1234-5678"}  # fmt: skip
     clean, key, problems = clean_lead_row(raw, custom_fields={})
-    assert (key, problems) == ("taro@example.jp", []) and clean["email"] == "Taro@Example.jp"  # folded, case kept
+    assert (key, problems) == ("taro@example.jp", []) and clean["email"] == "Ｔａｒｏ@Example.jp"  # as entered
     raw[field] = raw[field][:1] + "\x07" + raw[field][1:]
     with translation.override("en"):
         _clean, _key, problems = clean_lead_row(raw, custom_fields={})
     assert problems == [(field, "contains control characters")]
 
 
-def test_a_full_width_address_is_kept_half_width_so_it_can_be_delivered():
-    """SMTP takes no full-width ＠ or letters: the address is folded, its letter case kept."""
-    assert clean_email(" Ｔａｒｏ．Ｙａｍａｄａ＠ｅｘａｍｐｌｅ．ｃｏ．ｊｐ ") == ("Taro.Yamada@example.co.jp", None)
+def test_a_full_width_address_is_accepted_and_kept_as_entered():
+    """Display values are stored as entered; the key matches it and sending folds it (tests/campaigns)."""
+    typed = "Ｔａｒｏ．Ｙａｍａｄａ＠ｅｘａｍｐｌｅ．ｃｏ．ｊｐ"
+    assert clean_email(f" {typed} ") == (typed, None)
