@@ -13,13 +13,14 @@ from pathlib import Path
 
 from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
 from landing import downloads, followups, submitting
+from landing.form_cache import published_form
 from landing.models import Form
 from leads import tracking
 
@@ -33,7 +34,7 @@ EMBED_SCRIPT = (Path(__file__).parent / "static" / "landing" / "form.js").read_t
 @never_cache
 @require_http_methods(["GET", "POST"])
 def form_page(request: HttpRequest, slug: str) -> HttpResponse:
-    form = get_object_or_404(Form, slug=slug, published=True)
+    form = published_form(slug)
     origin = request.headers.get("Origin", "")
     cross_origin = bool(origin) and origin != _own_origin(request)
     embedded = request.GET.get("embed") == "1" or cross_origin
@@ -43,7 +44,7 @@ def form_page(request: HttpRequest, slug: str) -> HttpResponse:
         return _page(request, form, status=403, embedded=embedded, title=_("Not allowed"),
                      message=_("This site may not submit this form."))  # fmt: skip
     if not embedded:
-        return csrf_protect(_receive)(request, form, embedded=False)
+        return _receive_hosted(request, form, embedded=False)
     return _receive(request, form, embedded=True)
 
 
@@ -92,6 +93,9 @@ def _receive(request: HttpRequest, form: Form, *, embedded: bool) -> HttpRespons
     errors = {key: messages for key, messages in result.errors.items() if key != submitting.ALL}
     return _render_form(request, form, embedded=embedded, status=result.status, values=result.values,
                         errors=errors, form_errors=result.errors.get(submitting.ALL, []), **visit)  # fmt: skip
+
+
+_receive_hosted = csrf_protect(_receive)
 
 
 def _succeeded(request: HttpRequest, form: Form, result: submitting.Result, *, embedded: bool) -> HttpResponse:
@@ -158,7 +162,7 @@ def client_ip(request: HttpRequest) -> str:
 
 @require_GET
 def embed_script(request: HttpRequest, slug: str) -> HttpResponse:
-    get_object_or_404(Form, slug=slug, published=True)
+    published_form(slug)
     response = HttpResponse(EMBED_SCRIPT, content_type="text/javascript; charset=utf-8")
     response["Cache-Control"] = "public, max-age=300"
     return response

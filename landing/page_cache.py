@@ -5,15 +5,20 @@ CSRF token, the signed form token (its issue time is the minimum-fill clock), an
 page's own URL, referrer and UTM parameters posted along. So the page is rendered with
 markers in those places and kept in this process, keyed by all it depends on (the
 page's and the forms' versions, the language, the scheme and host); a request swaps
-the markers for its own escaped values. Every request still reads the versions (one
-query), so a publish, a form edit or a form deletion shows at once in every process.
+the markers for its own escaped values. The versions themselves (one query) are read
+at most once per VERSION_TTL seconds per page and process, so a publish, a form edit or
+a form deletion shows within that time in every process, and at once in the process
+that saved it (the signals below, connected in LandingConfig.ready).
 """
 
+import time
 from collections import OrderedDict
 from typing import NamedTuple
 from urllib.parse import urlencode
 
 from django.db import connection
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.http import Http404, HttpRequest
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
@@ -29,6 +34,7 @@ from leads.tracking import UTM_KEYS
 CSRF, PAGE, REFERRER, QUERY = "mauto-mark-csrf", "mauto-mark-page", "mauto-mark-ref", "mauto-mark-query"
 TOKEN = "mauto-mark-token-{}"  # per form, by pk
 KEPT = 200  # pages (versions × languages × hosts) kept per process
+VERSION_TTL = 2.0  # seconds a publish or a form edit may take to reach the other processes
 _VERSION_SQL = (
     "SELECT id, published_at, updated_at, (SELECT COUNT(*) FROM landing_form), (SELECT MAX(updated_at) FROM"
     " landing_form) FROM landing_landingpage WHERE slug = %s AND published_at IS NOT NULL"
@@ -49,14 +55,43 @@ class Version(NamedTuple):
     stamp: str  # the page's publish and update times and the forms' version: what its HTML depends on
 
 
+_versions: dict[str, tuple[float, Version | None]] = {}
+
+
 def published(slug: str) -> Version:
-    """The published page's version, in one plain query (the ORM's compile costs more than the query)."""
+    """The published page's version, read at most once per VERSION_TTL; Http404 when there is none."""
+    now = time.monotonic()
+    found = _versions.get(slug)
+    if found is None or now - found[0] > VERSION_TTL:
+        if len(_versions) >= KEPT:
+            _versions.clear()
+        found = _versions[slug] = (now, _read_version(slug))
+    if found[1] is None:
+        raise Http404("no published page with this slug")
+    return found[1]
+
+
+def _read_version(slug: str) -> Version | None:
+    """One plain query (the ORM's compile costs more than the query)."""
     with connection.cursor() as cursor:
         cursor.execute(_VERSION_SQL, [slug])
         row = cursor.fetchone()
-    if row is None:
-        raise Http404("no published page with this slug")
-    return Version(row[0], "|".join(map(str, row[1:])))
+    return None if row is None else Version(row[0], "|".join(map(str, row[1:])))
+
+
+@receiver(post_save, sender=LandingPage, dispatch_uid="landing.page_cache.page-saved")
+@receiver(post_delete, sender=LandingPage, dispatch_uid="landing.page_cache.page-deleted")
+@receiver(post_save, sender=Form, dispatch_uid="landing.page_cache.form-saved")
+@receiver(post_delete, sender=Form, dispatch_uid="landing.page_cache.form-deleted")
+def forget_versions(**kwargs) -> None:
+    """A page or a form changed in this process: read the versions again on the next visit."""
+    _versions.clear()
+
+
+def clear() -> None:
+    """Forget every version and rendering (tests: a rolled-back database reuses ids and slugs)."""
+    _versions.clear()
+    _rendered.clear()
 
 
 def page_html(request: HttpRequest, version: Version, context: dict) -> Rendered:

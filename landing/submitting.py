@@ -9,6 +9,7 @@ emails. A broker failure is logged and the periodic sweeper does all of it
 later, so the visitor never sees an error because Redis is down.
 """
 
+import json
 import logging
 import re
 import time
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core import signing
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from landing.definitions import max_length
@@ -240,12 +241,29 @@ def store(*, form: Form, values: dict, meta: Meta) -> Submission:
     """Keep the raw submission: one INSERT. Its lead, consent and activity are made on a worker (ingesting.py)."""
     from landing import ingesting
 
-    submission = Submission.objects.create(
+    submission = Submission(
         form=form, data=values, visitor_id=meta.visitor_id, utm=meta.utm, referrer=meta.referrer,
         page_url=meta.page_url, embedded=meta.embedded, consent_wording=consent_wording(form.fields, values),
     )  # fmt: skip
+    submission.pk = _insert(submission)
     transaction.on_commit(ingesting.wake)
     return submission
+
+
+def _insert(submission: Submission) -> int:
+    """The row in one plain INSERT: the ORM's compile of it costs more than the statement itself."""
+    jsonb = "::jsonb" if connection.vendor == "postgresql" else ""
+    sql = (
+        f"INSERT INTO {connection.ops.quote_name(Submission._meta.db_table)} (form_id, data, visitor_id, utm, "
+        "referrer, page_url, embedded, consent_wording, created_at) "
+        f"VALUES (%s, %s{jsonb}, %s, %s{jsonb}, %s, %s, %s, %s, %s) RETURNING id"
+    )
+    s = submission
+    params = [s.form_id, json.dumps(s.data), s.visitor_id, json.dumps(s.utm), s.referrer, s.page_url, s.embedded,
+              s.consent_wording, connection.ops.adapt_datetimefield_value(s.created_at)]  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0]
 
 
 def enqueue_followups(submission_id: int) -> None:

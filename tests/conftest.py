@@ -10,6 +10,7 @@ worker started here on the real Redis broker. `--require-integration` (used by
 import pytest
 from django.conf import settings as django_settings
 
+from landing import form_cache, page_cache
 from mautomation.celery import app as celery_app
 from mautomation.lib import enqueue, ratelimit
 
@@ -82,3 +83,13 @@ def _rate_limit_clock_pinned(monkeypatch) -> None:
 def _fast_passwords(settings) -> None:
     """The production hasher costs about half a second per test user."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _process_caches_emptied():
+    """Forms and page versions kept per process: a rolled-back test database reuses their ids and slugs."""
+    form_cache.clear()
+    page_cache.clear()
+    yield
+    form_cache.clear()
+    page_cache.clear()

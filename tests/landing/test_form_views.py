@@ -10,8 +10,8 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.utils import translation
 
-from landing import downloads, followups
-from landing.models import Submission
+from landing import downloads, followups, form_cache
+from landing.models import Form, Submission
 from leads.models import Activity, Lead
 from tests.landing.form_helpers import VID, WORDING, aged_token, make_form, post
 
@@ -326,3 +326,53 @@ def test_garbage_bodies_are_refused_without_a_server_error(client):
     assert (broken.status_code, as_json.status_code, many.status_code) == (403, 403, 400)  # no token: 403
     assert post(client, form, {"email": "a@example.com", **{f"k{n}": "v" for n in range(50)}}).status_code == 400
     assert not Submission.objects.exists()
+
+
+# --- The form kept per process ----------------------------------------------------------------
+
+
+def test_a_burst_of_posts_reads_the_form_once_and_stores_each_post_in_one_insert(client, django_assert_num_queries):
+    form = make_form()
+
+    def submit(email: str) -> int:  # what the request itself does; the worker's part runs after the commit
+        return client.post("/f/whitepaper/", {"_token": aged_token(form), "email": email}).status_code
+
+    with django_assert_num_queries(2):  # the form, then the submission
+        assert submit("a@example.com") == 200
+    for email in ("b@example.com", "c@example.com"):
+        with django_assert_num_queries(1):
+            assert submit(email) == 200
+    stored = Submission.objects.order_by("pk")
+    assert [row.data["email"] for row in stored] == ["a@example.com", "b@example.com", "c@example.com"]
+    assert all(row.form_id == form.pk and row.ingested_at is None and row.created_at for row in stored)
+
+
+def test_an_edit_saved_in_this_process_applies_to_the_next_post_at_once(client):
+    form = make_form()
+    assert post(client, form, {"email": "a@example.com"}).status_code == 200
+    form.published = False
+    form.save()
+    assert post(client, form, {"email": "b@example.com"}).status_code == 404
+    assert Submission.objects.count() == 1
+
+
+def test_an_edit_made_by_another_process_applies_once_the_form_is_read_again(client, monkeypatch):
+    """Another process's save sends no signal here: the form is read again after form_cache.TTL."""
+    clock = [1000.0]
+    monkeypatch.setattr(form_cache.time, "monotonic", lambda: clock[0])
+    form = make_form()
+    assert post(client, form, {"email": "a@example.com"}).status_code == 200
+    Form.objects.filter(pk=form.pk).update(success_message="Edited elsewhere.")
+    clock[0] += form_cache.TTL + 1
+    assert "Edited elsewhere." in post(client, form, {"email": "b@example.com"}).content.decode()
+    Form.objects.filter(pk=form.pk).update(published=False)
+    clock[0] += form_cache.TTL + 1
+    assert post(client, form, {"email": "c@example.com"}).status_code == 404
+    assert client.get("/f/whitepaper/embed.js").status_code == 404
+
+
+def test_unknown_slugs_do_not_grow_the_kept_forms_without_bound(client, monkeypatch):
+    monkeypatch.setattr(form_cache, "KEPT", 5)
+    for n in range(12):
+        assert client.get(f"/f/nothing-{n}/").status_code == 404
+    assert len(form_cache._forms) <= 5

@@ -3,7 +3,9 @@
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
+from landing import page_cache
 from landing.models import LandingPage
 from mautomation.roles import MARKETER, SALES
 from tests.factories import make_user
@@ -84,24 +86,43 @@ def test_page_with_a_form_is_never_shared_by_caches(client) -> None:
     assert "private" in client.get(reverse("landing:page", args=["launch"]))["Cache-Control"]
 
 
-def test_page_without_forms_is_rendered_once_then_served_with_one_query(client, django_assert_num_queries) -> None:
+def test_page_without_forms_is_rendered_once_then_served_without_a_query(client, django_assert_num_queries) -> None:
     make_page(published=[hero(), {"type": "text", "text": "本文"}])
     with django_assert_num_queries(2):  # the versions, then the blocks to render
         first = page_html(client)
-    with django_assert_num_queries(1):  # the versions only
+    with django_assert_num_queries(0):  # the versions are this process's for VERSION_TTL seconds
         assert page_html(client) == first
 
 
-def test_page_with_forms_is_rendered_once_then_served_with_one_query(client, django_assert_num_queries) -> None:
+def test_page_with_forms_is_rendered_once_then_served_without_a_query(client, django_assert_num_queries) -> None:
     make_form("contact")
     make_form("seminar")
     blocks = [hero(), {"type": "form", "form": "contact"}, {"type": "form", "form": "seminar"}]
     make_page(published=blocks)
     with django_assert_num_queries(3):  # the versions, the blocks, the forms
         page_html(client)
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(0):
         again = page_html(client)
     assert again.count('name="_token"') == 2 and "mauto-mark" not in again
+
+
+def test_a_publish_in_another_process_shows_once_the_versions_are_read_again(
+    client, monkeypatch, django_assert_num_queries
+) -> None:
+    """Another process's publish sends no signal here: the versions are read again after VERSION_TTL."""
+    clock = [1000.0]
+    monkeypatch.setattr(page_cache.time, "monotonic", lambda: clock[0])
+    page = make_page(published=[hero("第一版")])
+    assert "第一版" in page_html(client)
+    LandingPage.objects.filter(pk=page.pk).update(blocks=[hero("第二版")], published_at=timezone.now())
+    clock[0] += page_cache.VERSION_TTL / 2
+    assert "第一版" in page_html(client)
+    clock[0] += page_cache.VERSION_TTL
+    with django_assert_num_queries(2):  # the versions, then the new blocks
+        assert "第二版" in page_html(client)
+    LandingPage.objects.filter(pk=page.pk).update(published_at=None)
+    clock[0] += page_cache.VERSION_TTL + 1
+    assert client.get(reverse("landing:page", args=["launch"])).status_code == 404
 
 
 def test_each_visitor_gets_their_own_tokens_and_visit_in_a_served_page(client) -> None:
