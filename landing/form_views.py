@@ -14,6 +14,8 @@ from pathlib import Path
 from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -27,6 +29,7 @@ from leads import tracking
 VISITOR_COOKIE = "_mauto_vid"
 VISITOR_COOKIE_AGE = 2 * 365 * 24 * 3600
 ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+THANKS_KEPT = 200  # thank-you pages (form versions × languages × hosted/embedded) kept per process
 EMBED_SCRIPT = (Path(__file__).parent / "static" / "landing" / "form.js").read_text()
 
 
@@ -109,8 +112,26 @@ def _succeeded(request: HttpRequest, form: Form, result: submitting.Result, *, e
     if form.success_action == Form.SuccessAction.ASSET and submission and form.asset:
         download_url = downloads.download_url(submission)
     redirect_url = redirect_url if form.success_action == Form.SuccessAction.REDIRECT else ""
-    return _page(request, form, status=200, embedded=embedded, title=_("Thank you"), message=message,
-                 download_url=download_url, redirect_url=redirect_url)  # fmt: skip
+    if download_url:  # the link is this submission's own
+        return _page(request, form, status=200, embedded=embedded, title=_("Thank you"), message=message,
+                     download_url=download_url)  # fmt: skip
+    return _thanks(request, form, message=message, redirect_url=redirect_url, embedded=embedded)
+
+
+_thanks_pages: dict[tuple, str] = {}
+
+
+def _thanks(request: HttpRequest, form: Form, *, message: str, redirect_url: str, embedded: bool) -> HttpResponse:
+    """The same thank-you page for every post of a form version: rendered once per process and language."""
+    key = (form.pk, form.updated_at, get_language(), embedded, message, redirect_url)
+    html = _thanks_pages.get(key)
+    if html is None:
+        if len(_thanks_pages) >= THANKS_KEPT:
+            _thanks_pages.clear()
+        context = {"form": form, "embedded": embedded, "title": _("Thank you"), "message": message,
+                   "redirect_url": redirect_url}  # fmt: skip
+        html = _thanks_pages[key] = render_to_string("landing/form_done.html", context, request)
+    return _frameable(HttpResponse(html), form, embedded=embedded)
 
 
 def _render_form(request: HttpRequest, form: Form, *, embedded: bool, status: int, **context) -> HttpResponse:

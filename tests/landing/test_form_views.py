@@ -376,3 +376,17 @@ def test_unknown_slugs_do_not_grow_the_kept_forms_without_bound(client, monkeypa
     for n in range(12):
         assert client.get(f"/f/nothing-{n}/").status_code == 404
     assert len(form_cache._forms) <= 5
+
+
+def test_the_thank_you_page_is_rendered_once_per_form_version_and_language(client):
+    form = make_form(success_message="Thanks, v1.")
+    first = post(client, form, {"email": "a@example.com"})
+    second = post(client, form, {"email": "b@example.com"})
+    assert [t.name for t in first.templates][:1] == ["landing/form_done.html"] and not second.templates
+    assert first.content == second.content and "Thanks, v1." in second.content.decode()
+    japanese = post(client, form, {"email": "c@example.com"}, HTTP_ACCEPT_LANGUAGE="ja")
+    assert '<html lang="ja">' in japanese.content.decode()
+    form.success_message = "Thanks, v2."
+    form.save()
+    assert "Thanks, v2." in post(client, form, {"email": "d@example.com"}).content.decode()
+    assert Submission.objects.count() == 4
