@@ -20,7 +20,6 @@ from django.db import connection
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import Http404, HttpRequest
-from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.utils.html import escape
 from django.utils.translation import get_language
@@ -30,6 +29,7 @@ from landing.models import Form, LandingPage
 from landing.rendering import published_forms, render_blocks
 from landing.submitting import issue_token
 from leads.tracking import UTM_KEYS
+from mautomation.lib import csrf_tokens
 
 CSRF, PAGE, REFERRER, QUERY = "mauto-mark-csrf", "mauto-mark-page", "mauto-mark-ref", "mauto-mark-query"
 TOKEN = "mauto-mark-token-{}"  # per form, by pk
@@ -118,7 +118,7 @@ def _fill(html: str, request: HttpRequest, forms: list[Form]) -> str:
         return html
     utm = {key: request.GET[key] for key in UTM_KEYS if request.GET.get(key)}
     values = {
-        CSRF: get_token(request),
+        CSRF: csrf_tokens.form_token(request),  # what get_token() gives, at a fraction of its cost
         PAGE: escape(request.build_absolute_uri()),
         REFERRER: escape(request.META.get("HTTP_REFERER", "")),
         QUERY: escape(f"?{urlencode(utm)}" if utm else ""),

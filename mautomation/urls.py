@@ -22,6 +22,10 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # The public endpoints with the most traffic first: Django tries the patterns in order on every request.
+    path("e/", include("campaigns.urls")),
+    path("", include("landing.urls")),
+    path("t/", include((leads_urls.urlpatterns, "tracking"), namespace="tracking")),
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -31,8 +35,5 @@ urlpatterns = [
     path("accounts/", include(sales_urls.account_urlpatterns)),
     path("sales/", include("sales.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
-    path("t/", include((leads_urls.urlpatterns, "tracking"), namespace="tracking")),
-    path("e/", include("campaigns.urls")),
     path("anymail/", include((campaigns_urls.webhook_urlpatterns, "anymail"), namespace="anymail")),
-    path("", include("landing.urls")),
 ]
