@@ -39,6 +39,11 @@ def worker_argv(queue: str, name: str, *, pool: str = "prefork", concurrency: in
             "-l", "info", "-Q", queue, "-n", f"{name}@%h", "--without-mingle", "--without-gossip"]  # fmt: skip
 
 
+def wait_until_ready(log: Path, timeout: float = 120) -> None:
+    """A Celery worker logs "<name> ready." once it consumes: work sent before that may all go to another."""
+    assert wait_for(lambda: " ready." in tail(log, 100_000), timeout), tail(log)
+
+
 def stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
         process.terminate()

@@ -64,6 +64,8 @@ def test_two_workers_on_one_queue_split_a_broadcast_without_duplicates_or_gaps(t
             sinks.append((sink, controller))
             argv = processes.worker_argv(queue, f"{name}-{queue}", pool="solo")
             workers.append(processes.start(argv, env=_env(queue, controller.port), log=log))
+        for log in logs:
+            processes.wait_until_ready(log)
         assert sending.start(campaign=campaign) == MAILABLE
         sent = wait_for(lambda: Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.SENT, 600)
         assert sent, processes.tail(logs[0]) + processes.tail(logs[1])
