@@ -7,7 +7,8 @@ import pytest
 from django.test import TestCase
 
 from campaigns import composing
-from landing.models import LandingPage
+from landing.models import LandingPage, Submission
+from leads.models import Activity
 from tests.factories import make_lead, make_sender, make_template, make_user
 from tests.landing.form_helpers import aged_token
 from tests.landing.form_helpers import make_form as make_full_form
@@ -75,3 +76,28 @@ def test_javascript_links_in_page_blocks_are_refused_for_everyone():
     for url in ("javascript:x()", " JaVaScRiPt:x()", "data:text/html,x", "//evil.com/x"):
         blocks = [{"type": "cta", "text": "資料", "url": url}]
         assert page_post(root, blocks) == (200, False)
+
+
+SCRIPT_URLS = [
+    "javascript:alert(1)", "JaVaScRiPt:alert(1)", " javascript:alert(1)", "data:text/html,<script>x()</script>",
+    "vbscript:x", "//evil.example/x",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("url", SCRIPT_URLS)
+def test_a_script_url_is_never_recorded_where_pages_later_show_it_as_a_link(url):
+    """Page views, API events and form visits keep http(s) URLs only, so no stored link can run script."""
+    body = json.dumps({"visitor_id": "0123456789abcdef0123456789abcdef", "url": url})
+    assert client_for(None).post("/t/pv", body, content_type="text/plain").status_code == 400
+    referrer = {"visitor_id": "0123456789abcdef0123456789abcdef", "url": "https://www.example.com/", "referrer": url}
+    assert client_for(None).post("/t/pv", json.dumps(referrer), content_type="text/plain").status_code == 400
+    api = client_for(make_user("root", superuser=True))
+    event = {"kind": "page_view", "email": "a@example.co.jp", "create_lead": True, "url": url}
+    response = api.post("/api/v1/events/", json.dumps(event), content_type="application/json")
+    assert response.status_code == 400 and "url" in response.json()
+    form = make_full_form()
+    data = {"_token": aged_token(form), "email": "b@example.co.jp", "_page": url, "_ref": url}
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        client_for(None).post(f"/f/{form.slug}/", data)
+    assert list(Submission.objects.values_list("page_url", "referrer")) == [("", "")]
+    assert not Activity.objects.filter(url__icontains=url.strip()[:8]).exists()
