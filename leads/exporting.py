@@ -20,12 +20,12 @@ from django.utils.translation import gettext as _
 
 from leads.models import CustomField, Lead
 from leads.validation import TEXT_FIELDS
+from mautomation.lib.spreadsheet_cells import neutralise
 
 ENCODINGS = {"utf-8": "utf-8", "cp932": "windows-31j"}  # our name -> the charset label for HTTP
 BOM = "\ufeff"
 # The ingest fields (leads/validation.py) in the same order, then the state a marketer filters on.
 FIELDS = ("email", *TEXT_FIELDS, "tags", "stage", "email_status", "consent", "score", "owner", "created_at")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ROWS_PER_CHUNK = 500
 # Characters that CP932 (Excel's "Shift_JIS") has at another code point than JIS: 〜 is ～ there.
 CP932_EQUIVALENTS = str.maketrans(
@@ -73,12 +73,6 @@ def values(lead: Lead, custom: list[tuple[str, str]]) -> list[object]:
         f"{timezone.localtime(lead.created_at):%Y-%m-%d %H:%M:%S}",
     ]
     return cells + [lead.custom.get(key, "") for key, _label in custom]
-
-
-def neutralise(value: object) -> str:
-    """A cell a spreadsheet would evaluate (=, +, -, @, tab, CR first) gets a leading quote: shown, not run."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def drain(buffer: io.StringIO) -> str:

@@ -55,6 +55,7 @@ from leads.models import Company, Consent, ImportJob, ImportRowError, Lead, List
 from leads.upsert import Outcome
 from leads.validation import CUSTOM_PREFIX, TEXT_FIELDS, clean_lead_row
 from mautomation.lib.normalize import company_key, phone_key
+from mautomation.lib.spreadsheet_cells import unquote
 
 __all__ = ["ENCODINGS", "ImportFileError"]  # the command offers the encodings; callers catch the error
 
@@ -62,7 +63,6 @@ BATCH_SIZE = 5_000
 CONSENT_METHODS = (Consent.Method.IMPORT, Consent.Method.BUSINESS_CARD, Consent.Method.RELATIONSHIP)
 TAG_PREFIX = "tag:"
 RETRIES = 3
-FORMULA_STARTS = frozenset("=+-@\t\r")  # cells our export neutralises with a leading quote
 NEW_COLUMNS = ["email", "email_key", *TEXT_FIELDS, "phone_key", "company_id", "custom"]  # a new lead, as a tuple
 
 
@@ -146,8 +146,7 @@ def raw_values(cells: list[str], columns: Columns) -> dict[str, str]:
         cell = cells[index]
         if not cell:
             continue
-        if cell[0] == "'" and cell[1:2] in FORMULA_STARTS:  # the quote our export adds against formula injection
-            cell = cell[1:]
+        cell = unquote(cell)  # the quote our export adds against formula injection
         if target in SPLIT:
             raw.update(zip(SPLIT[target], [*re.split(r"[ \u3000]+", cell.strip(), maxsplit=1), ""][:2], strict=True))
         else:

@@ -6,7 +6,8 @@ import io
 from django.http import HttpResponse
 from django.utils import timezone
 
-from leads.exporting import BOM, neutralise
+from leads.exporting import BOM
+from mautomation.lib.spreadsheet_cells import neutralise
 
 
 def csv_response(*, name: str, header: list[str], rows: list[list[object]]) -> HttpResponse:

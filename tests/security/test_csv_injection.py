@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 
 from campaigns.models import Campaign
-from leads.exporting import neutralise
 from leads.models import CustomField, Lead, Tag
+from mautomation.lib.spreadsheet_cells import neutralise, unquote
 from tests.factories import make_lead
 from tests.security import routes, world
 from tests.security.outcomes import client_for
@@ -95,3 +95,9 @@ def test_the_shared_helper_quotes_each_formula_start(value):
 @pytest.mark.parametrize("value", ["山田", "1+1", " =1", "a=b", "", None, 42, "'=already"])
 def test_the_shared_helper_leaves_other_values_as_they_are(value):
     assert neutralise(value) == ("" if value is None else str(value))
+
+
+@pytest.mark.parametrize("value", [*FORMULAS, "山田", "", "1+1", "'quoted"])
+def test_the_importer_reads_a_neutralised_cell_back_as_it_was(value):
+    """(A value that itself starts with a quote and a formula character, "'=x", comes back as "=x".)"""
+    assert unquote(neutralise(value)) == value
