@@ -1,8 +1,9 @@
 """Limits on guessing credentials: passwords at the two login pages, tokens at the API.
 
 Each client network (leads.tracking.ip_bucket: one IPv4 address, an IPv6 /64) and
-each username get a few sign-in attempts a minute; past that the login pages
-answer 429 before checking the password. A wrong API token counts against the
+each username get a few failed sign-ins a minute; past that the login pages
+answer 429 before checking the password. Only failures count: an office behind
+one NAT address may see many colleagues sign in at nine o'clock. A wrong API token counts against the
 network; past the limit every token from it is refused with 429 before it is
 looked up, so guessing learns nothing more that minute.
 """
@@ -31,17 +32,27 @@ class LoginRateLimitMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         signing_in = request.method == "POST" and request.path_info in (reverse("login"), reverse("admin:login"))
-        if signing_in and login_over_limit(request):
+        if not signing_in:
+            return self.get_response(request)
+        counters = login_counters(request)
+        if login_over_limit(counters):
             return too_many(_("Too many sign-in attempts; try again in a minute."))
-        return self.get_response(request)
+        response = self.get_response(request)
+        if response.status_code == 200:  # the form shown again: a failed sign-in (success redirects)
+            ratelimit.hit_all(counters)
+        return response
 
 
-def login_over_limit(request: HttpRequest) -> bool:
-    """Count this attempt against the network and the username; True when either is over its limit."""
+def login_counters(request: HttpRequest) -> list[str]:
+    """The network's and the username's counters of failed sign-ins."""
     username = request.POST.get("username", "")[:150].strip().lower()
     name = hashlib.sha256(username.encode(errors="replace")).hexdigest()[:24]
-    per_network, per_name = ratelimit.hit_all([f"login:ip:{ip_bucket(client_ip(request))}", f"login:u:{name}"])
-    return per_network > LOGIN_PER_NETWORK or per_name > LOGIN_PER_USERNAME
+    return [f"login:ip:{ip_bucket(client_ip(request))}", f"login:u:{name}"]
+
+
+def login_over_limit(counters: list[str]) -> bool:
+    per_network, per_name = (ratelimit.count(counter) for counter in counters)
+    return per_network >= LOGIN_PER_NETWORK or per_name >= LOGIN_PER_USERNAME
 
 
 def too_many(message: str) -> HttpResponse:

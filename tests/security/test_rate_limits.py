@@ -85,6 +85,13 @@ def test_password_guessing_at_either_login_is_refused_with_429(path):
     assert "Retry-After" in right and "ログインの試行が多すぎます" in right.content.decode()
 
 
+def test_colleagues_signing_in_from_one_office_address_are_never_refused():
+    users = [make_user(f"staff{n}", superuser=True) for n in range(guessing.LOGIN_PER_NETWORK + 5)]
+    office = Client(REMOTE_ADDR="203.0.113.7")
+    answers = [office.post("/accounts/login/", {"username": u.username, "password": f"pw-{u.username}"}) for u in users]
+    assert {answer.status_code for answer in answers} == {302}
+
+
 def test_guessing_one_username_from_many_networks_is_refused_too():
     make_user("root", superuser=True)
     answers = [
