@@ -35,6 +35,7 @@ from tests.e2e import journey_sales as sales_steps
 from tests.e2e import journey_visitors as visitor_steps
 from tests.e2e.production_stack import Stack, running_stack
 from tests.factories import make_user
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "journey"
@@ -89,16 +90,6 @@ LIFECYCLE = {  # leads now, at this stage or later, conversion from the stage be
 
 def score_of(person: dict[str, str]) -> int | None:
     return Lead.objects.filter(email=person["email"]).values_list("score", flat=True).first()
-
-
-def wait_for(condition, timeout: float = 60) -> bool:
-    """Poll until the worker has done its part; the bound only ends a hung run (nothing is timed)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ within its window.
 import os
 import subprocess
 import sys
-import time
 import uuid
 from datetime import time as clock
 from datetime import timedelta
@@ -33,19 +32,11 @@ from mautomation.tasks import ping
 from tests.campaigns.automation_helpers import mailable, make_sequence, make_trigger
 from tests.factories import make_sender
 from tests.smtp_sink import start_sink
+from tests.waiting import wait_for
 from tests.worker import _database_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 OFFICE = {"weekdays": "01234", "window_start": clock(9), "window_end": clock(18)}
-
-
-def wait_for(condition, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 class Worker:

@@ -18,6 +18,7 @@ from mautomation.celery import app as celery_app
 from mautomation.lib import normalize
 from tests.factories import make_campaign, make_sender
 from tests.smtp_sink import start_sink
+from tests.waiting import wait_for
 from tests.worker import _database_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -47,15 +48,6 @@ def _worker(queue: str, port: int, log) -> subprocess.Popen:
     return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def _wait(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def test_killed_worker_mid_broadcast_then_restarted_sends_exactly_one_message_each(tmp_path):
     sink, controller = start_sink()
     queue = f"test-send-{uuid.uuid4().hex[:8]}"
@@ -71,7 +63,7 @@ def test_killed_worker_mid_broadcast_then_restarted_sends_exactly_one_message_ea
         t0 = time.monotonic()
         assert sending.start(campaign=campaign) == MAILABLE
 
-        started = _wait(lambda: sink.total >= 2000 or workers[0].poll() is not None, 900)
+        started = wait_for(lambda: sink.total >= 2000 or workers[0].poll() is not None, 900)
         assert started and workers[0].poll() is None, (tmp_path / "worker.log").read_text()[-3000:]
         os.killpg(workers[0].pid, signal.SIGKILL)
         workers[0].wait(timeout=30)
@@ -81,7 +73,7 @@ def test_killed_worker_mid_broadcast_then_restarted_sends_exactly_one_message_ea
         timings = {"killed": time.monotonic() - t0}
         sending.recover(older_than=timezone.timedelta(0))  # what the periodic sweeper does after the timeout
         workers.append(_worker(queue, controller.port, log))
-        done = _wait(lambda: Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.SENT, 900)
+        done = wait_for(lambda: Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.SENT, 900)
         assert done, (tmp_path / "worker.log").read_text()[-3000:]
         timings["done"] = time.monotonic() - t0
     finally:

@@ -15,7 +15,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections import Counter
 from datetime import timedelta
@@ -35,6 +34,7 @@ from mautomation.celery import app as celery_app
 from mautomation.tasks import ping
 from scoring.models import ScoreEntry, ScoringRule
 from tests.landing.form_helpers import make_form, post
+from tests.waiting import wait_for
 from tests.worker import _database_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -50,15 +50,6 @@ def address(n: int) -> str:
     The repeats' first posts fall before the outage (34) and during it (66).
     """
     return f"person{n}@example.co.jp" if n < PEOPLE else f"PERSON{(n - PEOPLE) * 3}@EXAMPLE.CO.JP"
-
-
-def wait_for(condition, timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def free_port() -> int:

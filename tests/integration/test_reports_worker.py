@@ -1,6 +1,5 @@
 """Tier 2: the report is exact while the real worker processes events, before, during and after."""
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -13,18 +12,10 @@ from leads.tasks import process_activities
 from mautomation.tasks import ping
 from reports import funnel
 from reports.funnel import Scope
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 WEEK = timedelta(days=7)
-
-
-def wait_for(condition, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_counts_are_the_same_before_and_after_the_worker_processes_the_events(celery_worker):

@@ -1,6 +1,5 @@
 """Tier 2: an event recorded by the web side is scored by the real worker, once."""
 
-import time
 
 import pytest
 from django.db import transaction
@@ -9,17 +8,9 @@ from leads import stream
 from leads.models import Activity, Lead
 from mautomation.tasks import ping
 from scoring.models import ScoreEntry, ScoringRule
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def wait_for(condition, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_event_is_scored_by_the_worker_after_commit(celery_worker):
