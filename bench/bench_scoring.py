@@ -245,16 +245,10 @@ def verify(url: str) -> dict[str, int]:
 
 
 def measure_latency(ctx: Context, env: dict[str, str], queue: str, samples: int, work: Path) -> dict:
-    argv = [sys.executable, "-m", "celery", "-A", "mautomation", "worker", "--pool", "prefork", "--concurrency", "2",
-            "-Q", queue, "-n", f"{queue}@%h", "--loglevel", "WARNING",
-            "--without-mingle", "--without-gossip"]  # fmt: skip
-    log = work / "worker.log"
-    with services.process(argv, env=env, cwd=ctx.root, log=log) as worker:
-        try:
-            return helper(ctx, env, ["latency", str(samples)], work / "latency.log", timeout=120 + samples * 2)
-        except RuntimeError as exc:
-            state = "running" if worker.poll() is None else f"exited with {worker.returncode}"
-            raise RuntimeError(f"{exc}; the worker is {state}, its last log line: {services.tail(log)}") from None
+    def run() -> dict:
+        return helper(ctx, env, ["latency", str(samples)], work / "latency.log", timeout=120 + samples * 2)
+
+    return services.with_worker(queue, env=env, cwd=ctx.root, log=work / "worker.log", run=run)
 
 
 def rescore(ctx: Context, env: dict[str, str], log: Path, limit: float) -> dict | None:

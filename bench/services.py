@@ -7,7 +7,7 @@ end-to-end journey; its names are re-exported here for the benchmarks.
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -16,7 +16,7 @@ import psycopg
 import redis
 
 from bench.core import Skip
-from mautomation.lib.servers import clean_env, free_port, gunicorn_argv, process, stop
+from mautomation.lib.servers import clean_env, free_port, gunicorn_argv, process, stop, worker_argv
 
 __all__ = ["clean_env", "free_port", "gunicorn_argv", "process", "stop"]  # and this module's own functions
 
@@ -90,3 +90,14 @@ def tail(log: Path) -> str:
     # gunicorn's last words are "Reason: Worker failed to boot."; the cause is a few lines up.
     errors = [line for line in lines if "error" in line.lower()]
     return (errors or lines or ["(no output)"])[-1]
+
+
+def with_worker(queue: str, *, env: dict[str, str], cwd: Path, log: Path, run: Callable[[], dict]) -> dict:
+    """`run()` while a prefork worker (2 processes) serves `queue`; a failure says how the worker was doing."""
+    argv = [*worker_argv(queue), "--loglevel", "WARNING", "--without-mingle", "--without-gossip"]
+    with process(argv, env=env, cwd=cwd, log=log) as worker:
+        try:
+            return run()
+        except RuntimeError as exc:
+            state = "running" if worker.poll() is None else f"exited with {worker.returncode}"
+            raise RuntimeError(f"{exc}; the worker is {state}, its last log line: {tail(log)}") from None
