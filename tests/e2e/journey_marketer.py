@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 from leads.models import ImportJob
 
 if TYPE_CHECKING:  # imported by the browser fixture, which explains a missing Playwright
-    from playwright.sync_api import Page
+    from playwright.sync_api import Locator, Page
 
 # The trade-show list as Excel saves it in Japan: Shift_JIS (CP932), Japanese headers, full-width
 # letters in an address and a company name, a CP932-only character (髙, an NEC/IBM extension).
@@ -85,7 +85,7 @@ def write_scoring(page: "Page", base: str, shots) -> None:
 # --- 3. Form and landing page in the builder -------------------------------------------------------------------------
 
 
-def add_field(page: "Page", kind: str, label: str, maps_to: str = ""):
+def add_field(page: "Page", kind: str, label: str, maps_to: str = "") -> "Locator":
     page.select_option("[data-role=new-type]", kind)
     page.click("[data-role=add-field]")
     card = page.locator("[data-role=fields] > li").last

@@ -8,6 +8,7 @@ from landing.models import Form, LandingPage
 from leads.models import Activity, Lead
 from mautomation.roles import MARKETER
 from scoring.models import ScoringRule
+from tests.e2e.journey_marketer import add_field
 from tests.factories import make_user
 
 if TYPE_CHECKING:  # imported by the browser fixture, which explains a missing Playwright
@@ -22,16 +23,6 @@ def log_in(page: "Page", base: str) -> None:
     page.fill("#id_password", "pw-marketer")
     page.click("input[type=submit]")
     page.wait_for_url(f"{base}/admin/")
-
-
-def add_field(page: "Page", kind: str, label: str, maps_to: str = "") -> "Locator":
-    page.select_option("[data-role=new-type]", kind)
-    page.click("[data-role=add-field]")
-    card = page.locator("[data-role=fields] > li").last
-    card.locator("[data-prop=label]").fill(label)
-    if maps_to:
-        card.locator("[data-prop=maps_to]").select_option(maps_to)
-    return card
 
 
 def drag(page: "Page", source: "Locator", target: "Locator") -> None:
