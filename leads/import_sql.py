@@ -8,7 +8,9 @@ bulk_create, which is fast enough for the files a laptop imports.
 """
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from itertools import islice
+from operator import itemgetter
 
 from django.db import connection, models
 from django.db.models import Q
@@ -82,28 +84,55 @@ def insert_leads(columns: list[str], rows: list[tuple], *, same: dict) -> list[i
 def copy_rows(model: type[models.Model], columns: list[str], rows: Iterable[tuple], *, same: dict) -> None:
     """COPY tuples of `columns` into the model's table; other columns take `same` or the field's default.
 
-    Several times faster than INSERT and as strict about keys. JSON values travel as text
-    (COPY parses them); a Jsonb wrapper per value would double the cost.
+    Several times faster than INSERT and as strict about keys. Rows are written in COPY's
+    text format by us rather than value by value by psycopg (a third of the COPY's time):
+    the text columns of a row are joined and checked for the four characters the format
+    escapes (backslash, tab, newline, carriage return), which almost no row holds; other
+    columns are converted by their field; what every row shares is formatted once.
     """
-    fields = {field.attname: field for field in model._meta.concrete_fields if not field.primary_key}
-    rest = [name for name in fields if name not in columns]
-    tail = tuple(_copy_value(fields[name], same[name] if name in same else fields[name].get_default()) for name in rest)
-    json_at = [i for i, name in enumerate(columns) if isinstance(fields.get(name), models.JSONField)]
-    names = [model._meta.get_field(name).column for name in [*columns, *rest]]
+    fields = {field.attname: field for field in model._meta.concrete_fields}
+    text = [i for i, name in enumerate(columns) if _is_text(fields[name])]
+    other = [(i, _copy_encoder(fields[name])) for i, name in enumerate(columns) if i not in text]
+    rest = [name for name in fields if name not in columns and not fields[name].primary_key]
+    shared = {name: same[name] if name in same else fields[name].get_default() for name in rest}
+    tail = "".join(f"\t{_copy_encoder(fields[name])(value)}" for name, value in shared.items()) + "\n"
+    names = [fields[columns[i]].column for i in text] + [fields[columns[i]].column for i, _ in other]
+    names += [fields[name].column for name in rest]
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(model._meta.db_table), sql.SQL(", ").join(map(sql.Identifier, names))
     )
+    text_of, tabs = (itemgetter(*text) if len(text) > 1 else lambda row: (row[text[0]],)), len(text) - 1
     with connection.cursor() as cursor, connection.wrap_database_errors, cursor.copy(statement) as copy:
-        for row in rows:
-            if json_at:
-                row = list(row)
-                for i in json_at:
-                    row[i] = "{}" if row[i] == {} else json.dumps(row[i])
-            copy.write_row((*row, *tail))
+        rows = iter(rows)
+        while chunk := list(islice(rows, COPY_CHUNK)):  # sent as made: PostgreSQL stores one while we make the next
+            lines = []
+            for row in chunk:
+                values = text_of(row)
+                line = "\t".join(values)
+                if line.count("\t") != tabs or "\\" in line or "\n" in line or "\r" in line:
+                    line = "\t".join(value.translate(_COPY_ESCAPES) for value in values)
+                lines.append("".join([line, *(f"\t{encode(row[i])}" for i, encode in other), tail]))
+            copy.write("".join(lines))
 
 
-def _copy_value(field: models.Field, value: object) -> object:
-    return json.dumps(value) if isinstance(field, models.JSONField) else value
+COPY_CHUNK = 200  # rows per write, about 60 KB
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _is_text(field: models.Field) -> bool:
+    """A column whose values are always strings (never NULL), written as they are."""
+    return isinstance(field, models.CharField | models.TextField) and not field.null
+
+
+def _copy_encoder(field: models.Field) -> Callable[[object], str]:
+    """A value of this field in COPY's text format (NULL is \\N)."""
+    if isinstance(field, models.JSONField):
+        return lambda value: "{}" if value == {} else json.dumps(value).translate(_COPY_ESCAPES)
+    if isinstance(field, models.BooleanField):
+        return lambda value: "\\N" if value is None else "t" if value else "f"
+    if isinstance(field, models.DateTimeField | models.DateField):
+        return lambda value: "\\N" if value is None else value.isoformat()
+    return lambda value: "\\N" if value is None else str(value).translate(_COPY_ESCAPES)
 
 
 def grant_consents(lead_ids: list[int], *, method: str, source: str, granted_at: object) -> None:

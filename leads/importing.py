@@ -54,7 +54,9 @@ from leads.lists import add_to_list
 from leads.models import Company, Consent, ImportJob, ImportRowError, Lead, ListMembership, Tag
 from leads.upsert import Outcome
 from leads.validation import CUSTOM_PREFIX, TEXT_FIELDS, clean_lead_row
+from mautomation.lib.collections_pacing import sparse_collections
 from mautomation.lib.normalize import company_key, phone_key
+from mautomation.lib.read_ahead import ReadAhead
 from mautomation.lib.spreadsheet_cells import unquote
 
 __all__ = ["ENCODINGS", "ImportFileError"]  # the command offers the encodings; callers catch the error
@@ -197,13 +199,24 @@ def split_flat(flat: dict) -> tuple[dict, dict, list[str]]:
 # --- Writing a batch -------------------------------------------------------------------------
 
 
-def import_batch(job: ImportJob, batch: Parsed, *, columns: Columns, options: Options) -> Counts:
-    """Write one checked batch and move the job's checkpoint past it, in one transaction."""
+def import_batch(
+    job: ImportJob,
+    batch: Parsed,
+    *,
+    columns: Columns,
+    options: Options,
+    before_commit: Callable[[], None] = lambda: None,
+) -> Counts:
+    """Write one checked batch and move the job's checkpoint past it, in one transaction.
+
+    `before_commit` is called when only the commit is left (the run checks the next batch meanwhile).
+    """
     for attempt in range(RETRIES):
         try:
             with transaction.atomic():
                 commit_without_flush()
                 counts = _write_batch(job, batch, columns, options)
+                before_commit()
             break
         except IntegrityError:  # a lead inserted concurrently between our read and our write: read again
             if attempt == RETRIES - 1:
@@ -404,7 +417,8 @@ def run_import(
     options = replace(options or Options(), file_name=(options and options.file_name) or job.original_name)
     open_file = (lambda: open(path, "rb")) if path is not None else (lambda: job.file.open("rb"))  # noqa: SIM115
     try:
-        _run(job, open_file, options, batch_size, on_batch or (lambda job: None))
+        with sparse_collections():
+            _run(job, open_file, options, batch_size, on_batch or (lambda job: None))
     except ImportFileError as exc:
         _finish(job, ImportJob.Status.FAILED, str(exc))
     except JobBusy:
@@ -430,8 +444,10 @@ def _run(job: ImportJob, open_file: Callable, options: Options, batch_size: int,
         columns = read_header(records, name=name)
         _start(job, encoding=encoding, total=total, ignored=columns.ignored)
         todo = dropwhile(lambda record, done=job.rows_done: record.end - 1 <= done, records)
-        for batch in batches(todo, batch_size):
-            import_batch(job, parse_batch(batch, columns), columns=columns, options=options)
+        # The next batch is checked while PostgreSQL commits this one (its foreign keys are checked then).
+        checked = ReadAhead(parse_batch(batch, columns) for batch in batches(todo, batch_size))
+        for batch in checked:
+            import_batch(job, batch, columns=columns, options=options, before_commit=checked.start)
             on_batch(job)
     _finish(job, ImportJob.Status.DONE, job.message)
 

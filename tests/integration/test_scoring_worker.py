@@ -1,6 +1,5 @@
 """Tier 2: an event recorded by the web side is scored by the real worker, once."""
 
-
 import pytest
 from django.db import transaction
 

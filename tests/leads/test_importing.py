@@ -264,6 +264,21 @@ def test_html_and_script_in_every_text_field_are_stored_verbatim(tmp_path):
     assert list(lead.tags.values_list("name", flat=True)) == ["<b>vip</b>"]
 
 
+def test_the_characters_the_copy_format_escapes_are_stored_exactly(tmp_path):
+    """Backslashes, tabs, line breaks and a literal \\N reach the database as typed, in text and custom fields."""
+    CustomField.objects.create(key="memo", label="メモ", kind=CustomField.Kind.TEXT)
+    hostile = ["a\\b", "tab\there", "line\nbreak", "\\N", "cr\r\nlf", 'C:\\path\\"quoted"', "末尾\\"]
+    header = ["email", "会社名", "部署", "memo"]
+    rows = [[f"user{n}@example.com", value, f"{value}\t{n}", value] for n, value in enumerate(hostile)]
+    rows.append(["plain@example.com", "株式会社サンプル", "営業部", "ok"])  # a clean row in the same batch
+    job = run(write(tmp_path, [header, *rows]))
+    assert counts(job) == (len(rows), 0, 0, 0)
+    stored = {lead.email: (lead.company_name, lead.department, lead.custom["memo"]) for lead in Lead.objects.all()}
+    for n, value in enumerate(hostile):
+        assert stored[f"user{n}@example.com"] == (value, f"{value}\t{n}", value)
+    assert stored["plain@example.com"] == ("株式会社サンプル", "営業部", "ok")
+
+
 @pytest.mark.parametrize("number", ["1.0e999", "-1.5e400", "たくさん"])
 def test_a_number_that_is_not_finite_is_a_row_error_not_a_failed_import(tmp_path, number):
     CustomField.objects.create(key="budget", label="予算", kind=CustomField.Kind.NUMBER)
