@@ -21,15 +21,13 @@ ahead: two rows of one email with conflicting values in different batches are
 written in turn (the later wins), and a re-import counts both as updates.
 """
 
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import dropwhile, islice
 from pathlib import Path
-from typing import NamedTuple
 
 from django.core.files import File
 from django.db import DatabaseError, IntegrityError, connection, models, transaction
@@ -37,10 +35,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from leads.companies import company_domain_of_key
 from leads.import_files import (
     ENCODINGS,
-    SPLIT,
     Columns,
     ImportFileError,
     Record,
@@ -49,23 +45,35 @@ from leads.import_files import (
     read_header,
     read_records,
 )
+from leads.import_rows import (
+    TAG_PREFIX,
+    Fresh,
+    Merged,
+    Parsed,
+    Row,
+    company_lookup,
+    group_by_key,
+    merge,
+    parse_batch,
+    split_flat,
+    tag_names,
+)
 from leads.import_sql import among, grant_consents, insert_leads, insert_links, postgres, stored_rows
 from leads.lists import add_to_list
 from leads.models import Company, Consent, ImportJob, ImportRowError, Lead, ListMembership, Tag
 from leads.upsert import Outcome
-from leads.validation import CUSTOM_PREFIX, TEXT_FIELDS, clean_lead_row
+from leads.validation import CUSTOM_PREFIX, TEXT_FIELDS
 from mautomation.lib.collections_pacing import sparse_collections
 from mautomation.lib.normalize import company_key, phone_key
 from mautomation.lib.read_ahead import ReadAhead
-from mautomation.lib.spreadsheet_cells import unquote
 
 __all__ = ["ENCODINGS", "ImportFileError"]  # the command offers the encodings; callers catch the error
 
 BATCH_SIZE = 5_000
 CONSENT_METHODS = (Consent.Method.IMPORT, Consent.Method.BUSINESS_CARD, Consent.Method.RELATIONSHIP)
-TAG_PREFIX = "tag:"
 RETRIES = 3
 NEW_COLUMNS = ["email", "email_key", *TEXT_FIELDS, "phone_key", "company_id", "custom"]  # a new lead, as a tuple
+SOURCE = list(TEXT_FIELDS).index("source")
 
 
 class JobBusy(Exception):
@@ -90,110 +98,6 @@ class Options:
     file_name: str = ""  # Consent.source
     lead_list_id: int | None = None  # every lead of the file (new or not) joins this list
     user_id: int | None = None  # who imported: recorded on the list memberships
-
-
-class Parsed(NamedTuple):
-    """A batch checked: its good rows, its problems as (line, column, reason), and its checkpoint."""
-
-    rows: list["Row"]
-    errors: list[tuple[int, str, str]]
-    end: int  # rows_done once the batch is written: the data lines up to its last record
-
-
-class Row(NamedTuple):
-    line: int
-    email: str
-    key: str
-    flat: dict  # non-empty values: TEXT_FIELDS, "custom:KEY" and "tag:NAME" -> True
-
-
-@dataclass(slots=True)
-class Merged:
-    """One email's rows in a batch, merged over what is stored."""
-
-    key: str
-    email: str
-    stored: dict | None  # the lead's id, company_id and flat values; None when new
-    final: dict
-    changed: set[str]
-    outcomes: dict[int, Outcome] = field(default_factory=dict)
-
-
-# --- Rows: checking and merging (no database) ------------------------------------------------
-
-
-def parse_batch(records: list[Record], columns: Columns) -> Parsed:
-    """The good rows, and (line, column, reason) for every problem; blank rows are skipped."""
-    rows, errors = [], []
-    for record in records:
-        if record.cells is None:
-            errors.append((record.line, "", record.problem))
-        elif not "".join(record.cells).strip():
-            continue
-        elif len(record.cells) != columns.width:
-            counts = {"count": len(record.cells), "width": columns.width}
-            errors.append((record.line, "", _("has %(count)d columns, the header has %(width)d") % counts))
-        else:
-            raw = raw_values(record.cells, columns)
-            values, key, problems = clean_lead_row(raw, custom_fields=columns.custom_fields)
-            errors += [(record.line, columns.headers.get(name, name), reason) for name, reason in problems]
-            if not problems:
-                rows.append(Row(record.line, values["email"], key, flat_values(values)))
-    return Parsed(rows, errors, records[-1].end - 1)
-
-
-def raw_values(cells: list[str], columns: Columns) -> dict[str, str]:
-    raw = {}
-    for index, target in columns.targets:
-        cell = cells[index]
-        if not cell:
-            continue
-        cell = unquote(cell)  # the quote our export adds against formula injection
-        if target in SPLIT:
-            raw.update(zip(SPLIT[target], [*re.split(r"[ \u3000]+", cell.strip(), maxsplit=1), ""][:2], strict=True))
-        else:
-            raw[target] = cell
-    return raw
-
-
-def flat_values(values: dict) -> dict:
-    flat = {name: value for name, value in values.items() if value != "" and name in TEXT_FIELDS}
-    flat.update((f"{CUSTOM_PREFIX}{key}", value) for key, value in values["custom"].items() if value != "")
-    flat.update((f"{TAG_PREFIX}{tag}", True) for tag in values.get("tags", ()))
-    return flat
-
-
-def merge(rows: list[Row], stored: dict | None) -> Merged:
-    """Later non-empty values win; a row is "updated" when a value it brought is kept and is new."""
-    first = rows[0]
-    if stored is None and len(rows) == 1:  # most rows: kept cheap
-        return Merged(first.key, first.email, None, first.flat, set(), {first.line: Outcome.CREATED})
-    reference = stored["flat"] if stored else first.flat
-    final, winner = dict(reference), {}
-    for row in rows:
-        final.update(row.flat)
-        winner.update(dict.fromkeys(row.flat, row.line))
-    changed = {name for name in winner if final[name] != reference.get(name)}
-    merged = Merged(first.key, first.email, stored, final, changed)
-    merged.outcomes = dict.fromkeys((row.line for row in rows), Outcome.UNCHANGED)
-    merged.outcomes.update(dict.fromkeys((winner[name] for name in changed), Outcome.UPDATED))
-    if stored is None:
-        merged.outcomes[first.line] = Outcome.CREATED
-    return merged
-
-
-def group_by_key(rows: list[Row]) -> dict[str, list[Row]]:
-    groups: dict[str, list[Row]] = {}
-    for row in rows:
-        groups.setdefault(row.key, []).append(row)
-    return groups
-
-
-def split_flat(flat: dict) -> tuple[dict, dict, list[str]]:
-    """Flat values back into text fields, the custom dict and tag names."""
-    text = {name: value for name, value in flat.items() if name in TEXT_FIELDS}
-    custom = {name.removeprefix(CUSTOM_PREFIX): v for name, v in flat.items() if name.startswith(CUSTOM_PREFIX)}
-    return text, custom, [name.removeprefix(TAG_PREFIX) for name in flat if name.startswith(TAG_PREFIX)]
 
 
 # --- Writing a batch -------------------------------------------------------------------------
@@ -294,33 +198,33 @@ def write_leads(
     merged: list[Merged], *, options: Options, now: datetime, custom: bool = True, tags: bool = True
 ) -> None:
     """Insert the new leads and update the changed ones; `custom`, `tags`: whether the file has such columns."""
-    new = [m for m in merged if m.stored is None]
+    new = [(m, m.as_new()) for m in merged if m.stored is None]
     changed = [m for m in merged if m.stored is not None and m.changed]
     # As in upsert_lead: a new lead gets a company, an existing one when it had none and its company name changed.
-    needing = [m for m in merged if m.stored is None or ("company_name" in m.changed and not m.stored["company_id"])]
-    companies = resolve_companies([(m.key, m.final.get("company_name", "")) for m in needing])
-    blank = {**dict.fromkeys(TEXT_FIELDS, ""), "source": options.source[:100]}
-    rows = [_new_lead(m, companies.get(m.key), blank=blank, custom=custom) for m in new]
+    wanted = {m.key: fresh.company for m, fresh in new}
+    wanted |= {
+        m.key: company_lookup(m.key, m.final.get("company_name", ""))
+        for m in changed
+        if "company_name" in m.changed and not m.stored["company_id"]
+    }
+    companies = resolve_companies(wanted)
+    source = options.source[:100]  # what a new lead whose row has none gets
+    rows = [_new_lead(m, fresh, companies.get(m.key), source=source, custom=custom) for m, fresh in new]
     ids = insert_leads(NEW_COLUMNS, rows, same={"consent": bool(options.consent), "created_at": now, "updated_at": now})
     _update_leads(changed, companies, now)
-    new_tags = (
-        [(lead_id, name) for m, lead_id in zip(new, ids, strict=True) for name in tag_names(m.final)] if tags else []
-    )
+    new_tags = [(lead_id, name) for (_m, fresh), lead_id in zip(new, ids, strict=True) for name in fresh.tags]
     added = [(m.stored["id"], name) for m in changed for name in tag_names(dict.fromkeys(m.changed))]
-    link_tags(new_tags, added)
+    link_tags(new_tags if tags else [], added)
     if options.consent:
         grant_consents(ids, method=options.consent, source=options.file_name[:255], granted_at=now)
 
 
-def _new_lead(m: Merged, company_id: int | None, *, blank: dict, custom: bool) -> tuple:
-    """A new lead as a tuple of NEW_COLUMNS; `blank` holds what a field the file left empty gets."""
-    text = [m.final.get(name) or blank[name] for name in TEXT_FIELDS]
-    values = split_flat(m.final)[1] if custom else {}
-    return (m.email, m.key, *text, phone_key(m.final.get("phone", "")), company_id, values)
-
-
-def tag_names(flat: dict) -> list[str]:
-    return [name[len(TAG_PREFIX) :] for name in flat if name.startswith(TAG_PREFIX)]
+def _new_lead(m: Merged, fresh: Fresh, company_id: int | None, *, source: str, custom: bool) -> tuple:
+    """A new lead as a tuple of NEW_COLUMNS."""
+    texts = fresh.texts
+    if source and not texts[SOURCE]:
+        texts = (*texts[:SOURCE], source, *texts[SOURCE + 1 :])
+    return (m.email, m.key, *texts, fresh.phone_key, company_id, fresh.custom if custom else {})
 
 
 def _update_leads(changed: list[Merged], companies: dict[str, int | None], now: datetime) -> None:
@@ -338,9 +242,8 @@ def _update_leads(changed: list[Merged], companies: dict[str, int | None], now: 
         Lead.objects.bulk_update(leads, [*fields, "updated_at"])
 
 
-def resolve_companies(people: list[tuple[str, str]]) -> dict[str, int | None]:
-    """email key -> company id for (email key, company name), by leads/companies.py's rules, in two queries."""
-    wanted = {key: _company_lookup(key, name) for key, name in people}
+def resolve_companies(wanted: dict[str, tuple]) -> dict[str, int | None]:
+    """email key -> company id, for email key -> company_lookup(...), creating missing companies; two queries."""
     found = _find_companies(wanted.values())
     missing: dict[tuple[str, str], str] = {}
     for lookup, display in wanted.values():  # named after its first lead, as company_for would
@@ -353,14 +256,6 @@ def resolve_companies(people: list[tuple[str, str]]) -> dict[str, int | None]:
         Company.objects.bulk_create(companies, ignore_conflicts=True)
         found = _find_companies(wanted.values())
     return {key: found.get(lookup) for key, (lookup, _display) in wanted.items()}
-
-
-def _company_lookup(key: str, name: str) -> tuple[tuple[str, str] | None, str]:
-    """Same domain, same company; without one (free mail), the name key decides; with neither, none."""
-    if domain := company_domain_of_key(key):
-        return (domain, ""), name.strip() or domain
-    name_key = company_key(name)
-    return (("", name_key) if name_key else None), name.strip()
 
 
 def _find_companies(lookups: Iterable[tuple]) -> dict[tuple[str, str], int]:
