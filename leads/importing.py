@@ -31,10 +31,11 @@ from pathlib import Path
 
 from django.core.files import File
 from django.db import DatabaseError, IntegrityError, connection, models, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from leads.import_companies import KnownCompanies
 from leads.import_files import (
     ENCODINGS,
     Columns,
@@ -60,11 +61,11 @@ from leads.import_rows import (
 )
 from leads.import_sql import among, grant_consents, insert_leads, insert_links, postgres, stored_rows
 from leads.lists import add_to_list
-from leads.models import Company, Consent, ImportJob, ImportRowError, Lead, ListMembership, Tag
+from leads.models import Consent, ImportJob, ImportRowError, Lead, ListMembership, Tag
 from leads.upsert import Outcome
 from leads.validation import CUSTOM_PREFIX, TEXT_FIELDS
 from mautomation.lib.collections_pacing import sparse_collections
-from mautomation.lib.normalize import company_key, phone_key
+from mautomation.lib.normalize import phone_key
 from mautomation.lib.read_ahead import ReadAhead
 
 __all__ = ["ENCODINGS", "ImportFileError"]  # the command offers the encodings; callers catch the error
@@ -109,20 +110,24 @@ def import_batch(
     *,
     columns: Columns,
     options: Options,
+    known: KnownCompanies | None = None,
     before_commit: Callable[[], None] = lambda: None,
 ) -> Counts:
     """Write one checked batch and move the job's checkpoint past it, in one transaction.
 
-    `before_commit` is called when only the commit is left (the run checks the next batch meanwhile).
+    `known`: the run's companies so far. `before_commit` is called when only the commit is
+    left (the run checks the next batch meanwhile).
     """
+    known = known or KnownCompanies()
     for attempt in range(RETRIES):
         try:
             with transaction.atomic():
                 commit_without_flush()
-                counts = _write_batch(job, batch, columns, options)
+                counts = _write_batch(job, batch, columns, options, known)
                 before_commit()
             break
         except IntegrityError:  # a lead inserted concurrently between our read and our write: read again
+            known.forget()
             if attempt == RETRIES - 1:
                 raise
     job.rows_done = batch.end
@@ -131,14 +136,14 @@ def import_batch(
     return counts
 
 
-def _write_batch(job: ImportJob, batch: Parsed, columns: Columns, options: Options) -> Counts:
+def _write_batch(job: ImportJob, batch: Parsed, columns: Columns, options: Options, known: KnownCompanies) -> Counts:
     # The checkpoint is claimed first: a second runner of the same job waits here, then stops.
     if not ImportJob.objects.filter(pk=job.pk, rows_done=job.rows_done).update(rows_done=batch.end):
         raise JobBusy
     targets = {target for _index, target in columns.targets}
     wants = {"custom": any(t.startswith(CUSTOM_PREFIX) for t in targets), "tags": "tags" in targets}
     merged = merge_with_stored(group_by_key(batch.rows), **wants)
-    write_leads(merged, options=options, now=timezone.now(), **wants)
+    write_leads(merged, options=options, now=timezone.now(), known=known, **wants)
     if options.lead_list_id and merged:
         chosen = Lead.objects.filter(among(Lead, "email_key", [m.key for m in merged]))
         add_to_list(
@@ -195,7 +200,13 @@ def fetch_stored(keys: list[str], *, custom: bool, tags: bool, lock: bool = Fals
 
 
 def write_leads(
-    merged: list[Merged], *, options: Options, now: datetime, custom: bool = True, tags: bool = True
+    merged: list[Merged],
+    *,
+    options: Options,
+    now: datetime,
+    known: KnownCompanies,
+    custom: bool = True,
+    tags: bool = True,
 ) -> None:
     """Insert the new leads and update the changed ones; `custom`, `tags`: whether the file has such columns."""
     new = [(m, m.as_new()) for m in merged if m.stored is None]
@@ -207,7 +218,7 @@ def write_leads(
         for m in changed
         if "company_name" in m.changed and not m.stored["company_id"]
     }
-    companies = resolve_companies(wanted)
+    companies = known.resolve(wanted)
     source = options.source[:100]  # what a new lead whose row has none gets
     rows = [_new_lead(m, fresh, companies.get(m.key), source=source, custom=custom) for m, fresh in new]
     ids = insert_leads(NEW_COLUMNS, rows, same={"consent": bool(options.consent), "created_at": now, "updated_at": now})
@@ -240,33 +251,6 @@ def _update_leads(changed: list[Merged], companies: dict[str, int | None], now: 
         leads.append(lead)
     if leads:
         Lead.objects.bulk_update(leads, [*fields, "updated_at"])
-
-
-def resolve_companies(wanted: dict[str, tuple]) -> dict[str, int | None]:
-    """email key -> company id, for email key -> company_lookup(...), creating missing companies; two queries."""
-    found = _find_companies(wanted.values())
-    missing: dict[tuple[str, str], str] = {}
-    for lookup, display in wanted.values():  # named after its first lead, as company_for would
-        if lookup and lookup not in found:
-            missing.setdefault(lookup, display)
-    if missing:  # ignore_conflicts: one created concurrently is found by the second query
-        companies = [
-            Company(name=name, name_key=company_key(name), domain=domain) for (domain, _k), name in missing.items()
-        ]
-        Company.objects.bulk_create(companies, ignore_conflicts=True)
-        found = _find_companies(wanted.values())
-    return {key: found.get(lookup) for key, (lookup, _display) in wanted.items()}
-
-
-def _find_companies(lookups: Iterable[tuple]) -> dict[tuple[str, str], int]:
-    domains = list({lookup[0] for lookup, _name in lookups if lookup and lookup[0]})
-    keys = list({lookup[1] for lookup, _name in lookups if lookup and not lookup[0]})
-    query = Company.objects.filter(
-        among(Company, "domain", domains) | (Q(domain="") & among(Company, "name_key", keys))
-    )
-    # Oldest last, so it wins, as Company.objects.filter(...).order_by("pk").first() does.
-    found = query.order_by("-pk").values_list("pk", "domain", "name_key")
-    return {((domain, "") if domain else ("", key)): pk for pk, domain, key in found}
 
 
 def link_tags(new_tags: list[tuple[int, str]], added: list[tuple[int, str]]) -> None:
@@ -341,8 +325,9 @@ def _run(job: ImportJob, open_file: Callable, options: Options, batch_size: int,
         todo = dropwhile(lambda record, done=job.rows_done: record.end - 1 <= done, records)
         # The next batch is checked while PostgreSQL commits this one (its foreign keys are checked then).
         checked = ReadAhead(parse_batch(batch, columns) for batch in batches(todo, batch_size))
+        known = KnownCompanies()
         for batch in checked:
-            import_batch(job, batch, columns=columns, options=options, before_commit=checked.start)
+            import_batch(job, batch, columns=columns, options=options, known=known, before_commit=checked.start)
             on_batch(job)
     _finish(job, ImportJob.Status.DONE, job.message)
 

@@ -420,6 +420,35 @@ def test_an_existing_lead_without_a_company_gets_one_when_its_company_name_arriv
     assert Lead.objects.get().company.name == "株式会社フリー"
 
 
+def test_companies_seen_in_an_earlier_batch_cost_no_query_in_later_ones(tmp_path):
+    rows = [["email", "会社名"], *[[f"u{n}@sample.co.jp", "サンプル"] for n in range(3)], ["u@gmail.com", "フリー"]]
+    file = write(tmp_path, [*rows, *[[f"v{n}@sample.co.jp", "サンプル"] for n in range(3)], ["v@gmail.com", "フリー"]])
+    with CaptureQueriesContext(connection) as captured:
+        run(file, batch_size=4)
+    company_queries = [q["sql"] for q in captured if "leads_company" in q["sql"] and "leads_lead" not in q["sql"]]
+    assert len(company_queries) == 3  # first batch only: find, create both, find again
+    assert Company.objects.count() == 2
+    assert set(Lead.objects.values_list("company__name", flat=True)) == {"サンプル", "フリー"}
+
+
+@pytest.mark.django_db(transaction=True)  # the foreign key is checked when the batch really commits
+def test_a_company_deleted_during_an_import_is_created_again_for_later_leads(tmp_path, monkeypatch):
+    real_batch = importing.import_batch
+
+    def delete_companies_after_the_first_batch(job, batch, **options):
+        counts = real_batch(job, batch, **options)
+        Company.objects.all().delete()  # as an admin might, while the import runs
+        monkeypatch.setattr(importing, "import_batch", real_batch)
+        return counts
+
+    monkeypatch.setattr(importing, "import_batch", delete_companies_after_the_first_batch)
+    file = write(tmp_path, [["email", "会社名"], ["a@sample.co.jp", "サンプル"], ["b@sample.co.jp", "サンプル"]])
+    job = run(file, batch_size=1)
+    assert counts(job) == (2, 0, 0, 0)
+    assert Lead.objects.get(email="a@sample.co.jp").company is None  # its company was deleted
+    assert Lead.objects.get(email="b@sample.co.jp").company.domain == "sample.co.jp"
+
+
 def test_tags_are_added_and_never_removed(tmp_path):
     lead = make_lead("a@example.com")
     lead.tags.add(Tag.objects.create(name="old"))
