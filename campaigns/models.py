@@ -148,10 +148,18 @@ class Send(models.Model):
         REVIEW = "review", _("Needs review (may have been sent)")
 
     source = models.CharField(_("source"), max_length=64)
+    # Every index costs each of a message's three updates (claimed, sent, recorded): the foreign keys are
+    # served by the composite indexes below that start with them, and only sent rows have a message id.
     campaign = models.ForeignKey(
-        Campaign, models.CASCADE, null=True, blank=True, related_name="sends", verbose_name=_("campaign")
+        Campaign,
+        models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="sends",
+        verbose_name=_("campaign"),
+        db_index=False,
     )
-    lead = models.ForeignKey(Lead, models.CASCADE, related_name="sends", verbose_name=_("lead"))
+    lead = models.ForeignKey(Lead, models.CASCADE, related_name="sends", verbose_name=_("lead"), db_index=False)
     email = models.CharField(_("address"), max_length=254)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
@@ -159,7 +167,7 @@ class Send(models.Model):
     claim_token = models.CharField(max_length=32, blank=True, editable=False)
     retry_at = models.DateTimeField(_("retry after"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
-    message_id = models.CharField(_("message id"), max_length=255, blank=True, db_index=True)
+    message_id = models.CharField(_("message id"), max_length=255, blank=True)  # indexed in Meta
     error = models.CharField(_("error"), max_length=500, blank=True)
     recorded = models.BooleanField(default=False, editable=False)  # its email_sent activity exists
     created_at = models.DateTimeField(_("created"), default=timezone.now)
@@ -177,6 +185,8 @@ class Send(models.Model):
             models.Index(fields=["campaign", "status"], name="send_campaign_progress"),
             models.Index(fields=["lead", "-sent_at"], name="send_lead_history"),
             models.Index(fields=["sent_at"], name="send_unrecorded", condition=models.Q(status="sent", recorded=False)),
+            # ESP webhooks find a send by its message id (equality only).
+            models.Index(fields=["message_id"], name="send_message_id", condition=~models.Q(message_id="")),
         ]
 
     def __str__(self) -> str:

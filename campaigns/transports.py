@@ -100,7 +100,7 @@ class SmtpTransport:
 
     def _data(self, data: bytes, *, commit: Callable[[], bool]) -> Outcome:
         try:
-            self.conn.send(_DOT_START.sub(b"..", data))
+            self.conn.send(dot_stuffed(data))
         except (smtplib.SMTPException, OSError) as exc:
             self.close()
             return Outcome(TEMPORARY, f"connection: {exc}"[:500])
@@ -151,6 +151,17 @@ class BackendTransport:
             return Outcome(PERMANENT, f"rejected by the ESP: {sorted(status.status)}")
         message_id = getattr(status, "message_id", None) if status is not None else None
         return Outcome(SENT, message_id=str(message_id or out.headers["Message-ID"])[:255])
+
+
+def dot_stuffed(data: bytes) -> bytes:
+    """DATA framing (RFC 5321 4.5.2): a line that starts with "." gets a second one.
+
+    Checked first with two plain searches: base64 bodies and header lines never start with
+    a dot, and the regex would cost a sixth of a millisecond on every 60 KB message.
+    """
+    if not data.startswith(b".") and b"\n." not in data:
+        return data
+    return _DOT_START.sub(b"..", data)
 
 
 def _error_kind(exc: Exception) -> str:

@@ -43,6 +43,15 @@ def test_only_absolute_http_links_are_tracked_and_everything_else_is_kept_byte_f
     assert out.count("/e/c/") == 2
 
 
+def test_what_counts_as_our_own_link_follows_the_site_url_even_for_a_tag_seen_before(settings):
+    """Reading an <a> tag is cached across messages; the cache must not outlive a change of SITE_URL."""
+    tag = '<a href="https://ma.example.jp/e/u/abc.def">own</a>'
+    settings.SITE_URL = "https://other.example.jp"
+    assert tracking.prepare(tag).links == ("https://ma.example.jp/e/u/abc.def",)
+    settings.SITE_URL = "https://ma.example.jp"
+    assert tracking.prepare(tag).links == ()
+
+
 def test_each_link_gets_a_click_url_signed_for_this_send_and_its_exact_target():
     out = personalized(41, utm={"utm_source": "ma", "utm_medium": "email"})
     targets = []

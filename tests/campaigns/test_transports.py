@@ -1,9 +1,14 @@
-"""Handing messages to an SMTP server when the database fails at the moment of the commit."""
+"""Handing messages to an SMTP server: DATA framing, base64 lines, and a database failing at the commit."""
+
+import base64
+import re
 
 import pytest
 from django.db import OperationalError
+from hypothesis import given
+from hypothesis import strategies as st
 
-from campaigns import sending
+from campaigns import composing, sending, transports
 from campaigns.models import Send
 from tests.factories import make_lead, make_template
 from tests.smtp_sink import start_sink
@@ -59,3 +64,27 @@ def test_closing_a_run_closes_its_connection_even_when_the_database_is_gone(send
     with pytest.raises(OperationalError):
         run.close()
     assert run.transport.conn is None
+
+
+@given(st.text())
+def test_base64_parts_are_the_standard_76_character_crlf_lines(text):
+    assert composing._b64(text) == base64.encodebytes(text.encode()).replace(b"\n", b"\r\n")
+
+
+@given(st.lists(st.sampled_from([b".", b"..", b"a", b"\r\n", b"\n", b".\r\n", b" ."]), max_size=30).map(b"".join))
+def test_every_line_that_starts_with_a_dot_gets_a_second_one(data):
+    """RFC 5321 4.5.2, whatever the message: the quick check never skips a line the full rule would stuff."""
+    assert transports.dot_stuffed(data) == re.sub(rb"(?m)^\.", b"..", data)
+
+
+def test_a_message_line_starting_with_a_dot_reaches_the_server_intact(sender, smtp):
+    smtp.keep = 1
+    send = _pending("dots@example.com")
+    run = sending.Run(template=make_template())
+    real_mime = run.composer.mime_bytes
+    dotted = (b"MIME-Version: 1.0\r\n", b"MIME-Version: 1.0\r\n.X-Dot: 1\r\n")
+    run.composer.mime_bytes = lambda out: real_mime(out).replace(*dotted)
+    run.deliver([send.pk])
+    run.close()
+    assert smtp.total == 1
+    assert smtp.kept[0][".X-Dot"] == "1"  # one dot, as written: stuffed on the wire, unstuffed by the server
