@@ -41,7 +41,7 @@ from django.db.models import CharField, DateTimeField, Exists, F, IntegerField, 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campaigns import throttle, transports
+from campaigns import marking, throttle, transports
 from campaigns.composing import COMPANY_VALUES, LEAD_VALUES, Composer, context_for
 from campaigns.models import Campaign, EmailTemplate, Send, SenderIdentity
 from leads import stream
@@ -301,18 +301,10 @@ class Run:
         return sent, failed
 
     def _commit(self, send_id: int, token: str, message_id: str) -> bool:
-        """Our claim becomes "sent" (SMTP, just before the dot) or "handing" (before an API call); False if lost.
-
-        One plain UPDATE, its SQL written once: the ORM would compile it anew for every message.
-        """
-        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        """Our claim becomes "sent" (SMTP, just before the dot) or "handing" (before an API call); False if lost."""
         if self.transport.two_phase:
-            sql, params = _MARK_SENT, [Send.Status.SENT, now, message_id]
-        else:
-            sql, params = _MARK_HANDING, [Send.Status.HANDING, now]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [*params, send_id, token, Send.Status.CLAIMED])
-            return cursor.rowcount == 1
+            return marking.mark_sent(send_id=send_id, token=token, message_id=message_id)
+        return marking.mark_handing(send_id=send_id, token=token)
 
     def _still_sending(self) -> bool:
         if self.campaign is None:
@@ -330,11 +322,6 @@ class Run:
         if self.attempted >= 20 and self.failures * 100 >= settings.SEND_PAUSE_FAILURE_PERCENT * self.attempted:
             reason = _("Paused automatically: %(failed)s of the last %(tried)s messages failed.")
             pause(campaign=self.campaign, reason=reason % {"failed": self.failures, "tried": self.attempted})
-
-
-_CLAIMED_BY = "WHERE id = %s AND claim_token = %s AND status = %s"
-_MARK_SENT = f"UPDATE {Send._meta.db_table} SET status = %s, sent_at = %s, message_id = %s {_CLAIMED_BY}"
-_MARK_HANDING = f"UPDATE {Send._meta.db_table} SET status = %s, claimed_at = %s {_CLAIMED_BY}"
 
 
 def _commit_without_flush(on: bool) -> None:

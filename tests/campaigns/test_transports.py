@@ -88,3 +88,41 @@ def test_a_message_line_starting_with_a_dot_reaches_the_server_intact(sender, sm
     run.close()
     assert smtp.total == 1
     assert smtp.kept[0][".X-Dot"] == "1"  # one dot, as written: stuffed on the wire, unstuffed by the server
+
+
+# --- PostgreSQL: the mark is committed before the final dot (campaigns/marking.py) ---------------------
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)  # a run outside any transaction, as in a worker
+def test_on_postgresql_another_connection_sees_the_mark_before_the_dot_leaves(sender, smtp, monkeypatch):
+    """A worker killed after the dot can never leave its message unrecorded (and so sent again)."""
+    import psycopg
+    from django.db import connection
+
+    assert connection.vendor == "postgresql"
+    sends = [_pending(f"marked{n}@example.com") for n in range(3)]
+    run = sending.Run(template=make_template())
+    seen = []
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    observer = psycopg.connect(**params, autocommit=True)
+    real_data = run.transport._data
+
+    def look_before_the_dot(data, *, commit):
+        def commit_then_look() -> bool:
+            committed = commit()
+            row = observer.execute("SELECT status FROM campaigns_send WHERE message_id <> '' ORDER BY id").fetchall()
+            seen.append([status for (status,) in row])
+            return committed
+
+        return real_data(data, commit=commit_then_look)
+
+    monkeypatch.setattr(run.transport, "_data", look_before_the_dot)
+    try:
+        run.deliver([send.pk for send in sends])
+        run.close()
+    finally:
+        observer.close()
+    assert seen == [["sent"], ["sent", "sent"], ["sent", "sent", "sent"]]
+    assert smtp.total == 3
