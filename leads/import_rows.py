@@ -133,6 +133,8 @@ def merge(rows: list[Row], stored: dict | None) -> Merged:
     if stored is None and len(rows) == 1:  # most rows: kept cheap
         return Merged(first.key, first.email, None, None, set(), {first.line: Outcome.CREATED}, first.fresh)
     flats = [row.fresh.flat() for row in rows]
+    if stored is not None and len(rows) == 1 and flats[0].items() <= stored["flat"].items():  # a re-import
+        return Merged(first.key, first.email, stored, stored["flat"], set(), {first.line: Outcome.UNCHANGED})
     reference = stored["flat"] if stored else flats[0]
     final, winner = dict(reference), {}
     for row, flat in zip(rows, flats, strict=True):
