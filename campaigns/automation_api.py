@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from campaigns.automation_models import Enrollment, Sequence, Step
 from campaigns.sequences import SequenceError, enroll, unenroll
-from leads.api import ERRORS, LeadPagination, ModelPermissions
+from leads.api import ERRORS, ModelPermissions
 from leads.lists import resolve_leads
 from leads.segment_api import MembersParser, MembersPermissions, MembersSerializer
 
@@ -57,7 +57,6 @@ class SequenceViewSet(viewsets.ReadOnlyModelViewSet):
     )
     serializer_class = SequenceSerializer
     permission_classes = [ModelPermissions]
-    pagination_class = LeadPagination
     lookup_value_regex = r"\d+"
 
     def get_permissions(self) -> list:

@@ -30,7 +30,6 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import exceptions, generics, mixins, permissions, serializers, viewsets
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -303,11 +302,6 @@ def _filter_custom(queryset: QuerySet, wanted: dict[str, str]) -> QuerySet:
     return queryset.filter(**{f"custom_{index}": value for index, value in enumerate(values.values())})
 
 
-class LeadPagination(PageNumberPagination):
-    page_size_query_param = "page_size"
-    max_page_size = 200
-
-
 class ModelPermissions(permissions.DjangoModelPermissions):
     """Django's model permissions with reading included: the sales role may view, not change."""
 
@@ -346,7 +340,6 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     queryset = Lead.objects.select_related("company", "owner").prefetch_related("tags").order_by("-updated_at", "-pk")
     serializer_class = LeadSerializer
     permission_classes = [UpsertPermissions]
-    pagination_class = LeadPagination
     parser_classes = [BoundedJSONParser]
     lookup_value_regex = r"\d+"
 

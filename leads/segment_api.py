@@ -18,7 +18,6 @@ from rest_framework.response import Response
 from leads.api import (
     ERRORS,
     BoundedJSONParser,
-    LeadPagination,
     LeadSerializer,
     ModelPermissions,
     PayloadTooLarge,
@@ -91,7 +90,6 @@ class SegmentViewSet(viewsets.ModelViewSet):
     serializer_class = SegmentSerializer
     permission_classes = [ModelPermissions]
     parser_classes = [BoundedJSONParser]
-    pagination_class = LeadPagination
     lookup_value_regex = r"\d+"
 
     def get_permissions(self) -> list:
@@ -195,7 +193,6 @@ class LeadListViewSet(viewsets.ModelViewSet):
     serializer_class = LeadListSerializer
     permission_classes = [ModelPermissions]
     parser_classes = [BoundedJSONParser]
-    pagination_class = LeadPagination
     lookup_value_regex = r"\d+"
 
     def get_permissions(self) -> list:

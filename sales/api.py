@@ -12,7 +12,7 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from leads.api import BIGINT_MAX, BoundedJSONParser, LeadPagination, ModelPermissions, StrictSerializer, Text
+from leads.api import BIGINT_MAX, BoundedJSONParser, ModelPermissions, StrictSerializer, Text
 from leads.models import Lead
 from sales import access, opportunities
 from sales.models import AMOUNT_MAX, AttributionTouch, Opportunity
@@ -104,7 +104,6 @@ class OpportunityViewSet(
     serializer_class = OpportunitySerializer
     permission_classes = [ModelPermissions]
     parser_classes = [BoundedJSONParser]
-    pagination_class = LeadPagination
     queryset = Opportunity.objects.none()  # names the model for the permissions
 
     def get_queryset(self):
