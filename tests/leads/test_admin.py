@@ -220,6 +220,60 @@ def test_search_finds_a_lead_by_phone_as_typed_kana_or_email(marketer_client, se
     assert listed_emails(marketer_client.get(LIST, {"q": search})) == {"taro@example.com"}
 
 
+NUL_REFUSED = "The address holds a NUL character, which no search or filter can match."
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": "\x00"},
+        {"q": "山田\x00"},
+        {"q": "custom.memo:\x00"},
+        {"custom": "memo=\x00"},
+        {"custom": "memo=big\x00"},
+        {"stage__exact": "\x00"},
+        {"email_status__exact": "a\x00b"},
+        {"q": "山田", "\x00": "1"},
+    ],
+)
+def test_a_nul_in_the_lead_lists_search_or_filters_is_refused_with_a_message(marketer_client, params):
+    """SQLite's LIKE stops at a NUL (the pattern then matches every lead) and PostgreSQL refuses to compare
+    text holding one (a 500): both databases get the same 400 instead, whichever parameter holds it."""
+    CustomField.objects.create(key="memo", label="メモ", kind=CustomField.Kind.TEXT)
+    CustomField.objects.create(key="industry", label="業種", kind=CustomField.Kind.CHOICE, choices=["IT"])
+    make_lead("yamada@example.com", last_name="山田", custom={"memo": "big"})
+    response = marketer_client.get(LIST, params)
+    assert (response.status_code, response.content.decode()) == (400, NUL_REFUSED)
+
+
+def test_the_nul_refusal_is_in_japanese_for_a_japanese_user(marketer_client):
+    response = marketer_client.get(LIST, {"q": "\x00"}, HTTP_ACCEPT_LANGUAGE="ja")
+    assert response.status_code == 400
+    assert "NUL 文字" in response.content.decode()
+
+
+@pytest.mark.parametrize(("params", "expected"), [
+    ({"q": "\x01"}, {"ctrl@example.com"}),
+    ({"q": "x\x01y"}, {"ctrl@example.com"}),
+    ({"q": "\x07"}, set()),
+    ({"q": "\x7f"}, set()),
+    ({"q": "custom.memo:\x01"}, {"ctrl@example.com"}),
+    ({"q": "custom.memo:\x02"}, set()),
+    ({"custom": "memo=\x01"}, {"ctrl@example.com"}),
+    ({"custom": "memo=\x02"}, set()),
+])  # fmt: skip
+def test_other_control_characters_are_searched_as_the_literal_text_on_both_databases(marketer_client, params, expected):
+    """Only a lead whose values hold the character matches: no LIKE wildcard, no database error."""
+    CustomField.objects.create(key="memo", label="メモ", kind=CustomField.Kind.TEXT)
+    # The custom filter is shown, and applied, once a choice field exists.
+    CustomField.objects.create(key="industry", label="業種", kind=CustomField.Kind.CHOICE, choices=["IT"])
+    make_lead("ctrl@example.com", last_name="x\x01y", custom={"memo": "a\x01b"})
+    make_lead("plain@example.com", last_name="山田", custom={"memo": "big"})
+    response = marketer_client.get(LIST, params)
+    assert response.status_code == 200
+    assert listed_emails(response) == expected
+
+
 # The lead page
 
 

@@ -53,10 +53,12 @@ def test_admin_changelists_take_injections_in_search_filters_and_ordering():
     client = client_for(people["superuser"])
     for url, searchable in changelists():
         for name in filter_params(client, url):
-            for value in INJECTIONS if name == "q" and searchable else INJECTIONS[:2]:
+            for value in INJECTIONS if name == "q" and searchable else [*INJECTIONS[:2], "\x00"]:
                 response = client.get(url, {name: value})
                 assert_safe(response)
-                if name == "q" and searchable and value != "\x00":  # SQLite's LIKE stops at a NUL
+                if value == "\x00":  # refused before the admin: SQLite's LIKE stops at it, PostgreSQL fails on it
+                    assert response.status_code == 400, (url, name)
+                elif name == "q" and searchable:
                     assert response.context["cl"].result_count == 0, (url, value)
 
 
