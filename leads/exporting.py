@@ -4,7 +4,9 @@ UTF-8 with a BOM by default (Excel reads UTF-8 only with one), or CP932 for olde
 Excel, with characters it cannot encode replaced instead of failing the export.
 Headers follow the active language and are the ones leads/importing.py reads back,
 so an exported file imports again as "unchanged". Cells that a spreadsheet would
-run as a formula are neutralised with a leading quote (which the importer removes).
+run as a formula are neutralised with a leading quote, which the importer removes;
+values that start with quotes of their own before such a character get one too, so
+every value reads back exactly (mautomation/lib/spreadsheet_cells.py).
 """
 
 import csv

@@ -90,6 +90,21 @@ def test_an_exported_file_imports_again_as_unchanged(tmp_path):
         assert (job.created, job.updated, job.unchanged, job.errors) == (0, 0, 2, 0), job.message
 
 
+@pytest.mark.parametrize(("language", "encoding"), [("ja", "cp932"), ("en", "utf-8")])
+def test_values_starting_with_quotes_and_formula_characters_import_back_exactly(tmp_path, language, encoding):
+    """The export's quote against formulas is the only one the import takes off: a value's own quotes stay."""
+    values = ["'=SUM(A1)", "''x", "''=1", "'+81 3", "'", "=展示会", "-部長-", "'quoted", "'@home"]
+    for n, value in enumerate(values):
+        make_lead(f"q{n}@example.com", title=value, source=value)
+    file = tmp_path / "leads.csv"
+    file.write_bytes(export(encoding=encoding, language=language))
+    Lead.objects.update(title="", source="")
+    job = run_import(job=create_job(name=file.name), path=file, options=Options(consent=None))
+    assert (job.updated, job.errors) == (len(values), 0), job.message
+    stored = list(Lead.objects.order_by("email").values_list("title", "source"))
+    assert stored == [(value, value) for value in values]
+
+
 def test_the_admin_actions_answer_an_attachment_streamed_in_the_chosen_encoding(rf):
     make_lead("a@example.com", last_name="髙橋")
     request = rf.post("/admin/leads/lead/")
