@@ -3,6 +3,7 @@ send/pause/resume buttons and a progress bar, the send records, and the sender i
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -179,6 +180,8 @@ class SendAdmin(admin.ModelAdmin):
 
 @admin.register(SenderIdentity)
 class SenderIdentityAdmin(admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # as every admin form with a URL
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return not SenderIdentity.objects.exists()
 

@@ -1,6 +1,6 @@
 from django.apps import apps
 from django.contrib import admin, messages
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Count, Max, Sum
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
@@ -65,6 +65,8 @@ class FitRuleAdmin(admin.ModelAdmin):
 @admin.register(ScoringSettings)
 class ScoringSettingsAdmin(admin.ModelAdmin):
     """A single row: the list page opens it directly."""
+
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # Slack-compatible webhooks are https
 
     def changelist_view(self, request, extra_context=None):
         ScoringSettings.load()
