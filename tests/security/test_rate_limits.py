@@ -3,7 +3,10 @@
 import json
 
 import pytest
+from django.apps import apps
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 
 from campaigns import tracking
@@ -12,6 +15,7 @@ from mautomation import guessing
 from tests.campaigns.tracking_helpers import CHROME, click_paths, personalized, pixel_path, sent_ago
 from tests.factories import make_send, make_user
 from tests.landing.form_helpers import aged_token, make_form
+from tests.landing.page_helpers import hero, make_page
 
 pytestmark = pytest.mark.django_db
 
@@ -43,6 +47,34 @@ def test_page_view_beacons_are_limited_per_visitor_and_network():
     assert first_429(answers) == 120
     pixel = client.get("/t/pv.gif", {"visitor_id": VID, "url": "https://www.example.com/"})
     assert pixel.status_code == 429 and pixel["Content-Type"] == "image/gif"
+
+
+def row_counts() -> dict[str, int]:
+    return {
+        model._meta.db_table: model._default_manager.count() for model in apps.get_models(include_auto_created=True)
+    }
+
+
+@pytest.mark.parametrize("blocks", [[hero()], [hero(), {"type": "form", "form": "whitepaper"}]], ids=["plain", "form"])
+def test_a_burst_on_a_hosted_landing_page_is_served_without_a_write(blocks):
+    """The designed answer for /p/<slug>/, which has no limit: every visit is served from this process's
+    page cache (landing/page_cache.py: the versions read at most once per VERSION_TTL, the page rendered once
+    per version), with no INSERT, UPDATE or DELETE and no row added anywhere. The page view itself is not
+    recorded here: track.js in the page posts it to /t/pv (leads.views.page_view), which writes one Activity
+    row per view and is limited per visitor and per network (test_page_view_beacons_are_limited_...)."""
+    make_form()
+    make_page(published=blocks)
+    client, before = Client(), row_counts()
+    with CaptureQueriesContext(connection) as queries:
+        answers = [
+            client.get("/p/launch/", {"utm_source": f"ad{n}"}, HTTP_REFERER=f"https://ref{n}.example/").status_code
+            for n in range(200)
+        ]
+    assert answers == [200] * 200
+    assert ('action="/f/whitepaper/"' in client.get("/p/launch/").content.decode()) == (len(blocks) == 2)
+    assert [query["sql"] for query in queries if not query["sql"].lstrip().upper().startswith("SELECT")] == []
+    assert len(queries) <= 3  # the versions, the blocks, the forms: once, on the first visit
+    assert row_counts() == before
 
 
 def test_bad_open_and_click_tokens_are_limited_per_network():
