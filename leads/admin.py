@@ -1,11 +1,12 @@
 """The marketer's lead admin: lists with filters, the lead page with its history, merging, consent.
 
+The lead list's own filters and search terms are in leads/lead_filters.py.
+
 User data shown here (names, companies, URLs, activity data) goes through the
 template engine's escaping or format_html, never mark_safe.
 """
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode, urlsplit
@@ -13,11 +14,9 @@ from urllib.parse import urlencode, urlsplit
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
-from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -35,26 +34,24 @@ from leads.forms import (
     LeadAdminForm,
     MergeForm,
     RevokeConsentForm,
-    as_id,
     custom_field_name,
     lead_admin_form,
     leads_to_merge,
 )
+from leads.lead_filters import (
+    CustomFieldFilter,
+    OwnerFilter,
+    ScoreRangeFilter,
+    assignable_users,
+    filter_custom,
+    split_custom_terms,
+    with_phone_keys,
+)
 from leads.list_admin import ListFilter, SegmentFilter, add_to_list_action, remove_from_list_action
 from leads.merging import merge_leads
 from leads.models import Activity, Company, Consent, CustomField, Lead, MergeRecord, Tag
-from leads.validation import clean_custom
-from mautomation.lib.normalize import phone_key
-from mautomation.roles import SALES
 
 TIMELINE_LIMIT = 200
-_CUSTOM_TERM = re.compile(r'custom\.(?P<key>[\w-]+):(?P<value>"[^"]*"|\S+)')
-
-
-def assignable_users() -> QuerySet:
-    """Who may own a lead: staff users and members of the sales group."""
-    users = get_user_model().objects.filter(Q(is_staff=True) | Q(groups__name=SALES), is_active=True)
-    return users.distinct().order_by("username")
 
 
 def safe_href(url: str) -> str | None:
@@ -68,85 +65,6 @@ def _with_lead_count(queryset: QuerySet) -> QuerySet:
 
 def _leads_link(count: int, **filters: object) -> str:
     return format_html('<a href="{}?{}">{}</a>', reverse("admin:leads_lead_changelist"), urlencode(filters), count)
-
-
-class ScoreRangeFilter(admin.SimpleListFilter):
-    title = _("score")
-    parameter_name = "score_range"
-    RANGES = {
-        "0": (_("0 or less"), Q(score__lte=0)),
-        "1-19": (_("1–19"), Q(score__gte=1, score__lte=19)),
-        "20-49": (_("20–49"), Q(score__gte=20, score__lte=49)),
-        "50+": (_("50 or more"), Q(score__gte=50)),
-    }
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return [(value, label) for value, (label, _query) in self.RANGES.items()]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        chosen = self.RANGES.get(self.value() or "")
-        return queryset.filter(chosen[1]) if chosen else queryset
-
-
-class OwnerFilter(admin.SimpleListFilter):
-    title = _("owner")
-    parameter_name = "owner"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        users = [(str(user.pk), user.get_username()) for user in assignable_users()]
-        return [("none", _("No owner")), *users]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        value = self.value() or ""
-        if value == "none":
-            return queryset.filter(owner__isnull=True)
-        return queryset.filter(owner_id=as_id(value)) if as_id(value) is not None else queryset
-
-
-class CustomFieldFilter(admin.SimpleListFilter):
-    """key=value pairs of the choice fields; other kinds are searched with custom.KEY:VALUE."""
-
-    title = _("custom field")
-    parameter_name = "custom"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        fields = CustomField.objects.filter(kind=CustomField.Kind.CHOICE)
-        return [(f"{field.key}={choice}", f"{field.label}: {choice}") for field in fields for choice in field.choices]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if not self.value():
-            return queryset
-        key, _sep, value = self.value().partition("=")
-        field = CustomField.objects.filter(key=key).first()
-        return filter_custom(queryset, field=field, value=value, alias="custom_filter")
-
-
-def split_custom_terms(search_term: str) -> tuple[list[tuple[str, str]], str]:
-    """The custom.KEY:VALUE (or custom.KEY:"two words") terms, and the rest of the search."""
-    terms = [(match["key"], match["value"].strip('"')) for match in _CUSTOM_TERM.finditer(search_term)]
-    return terms, _CUSTOM_TERM.sub(" ", search_term).strip()
-
-
-def filter_custom(leads: QuerySet, *, field: CustomField | None, value: str, alias: str) -> QuerySet:
-    """Text fields match a part, case-insensitively; others the value typed as clean_custom types it."""
-    if field is None:
-        return leads.none()
-    if field.kind == CustomField.Kind.TEXT:
-        return leads.alias(**{alias: KeyTextTransform(field.key, "custom")}).filter(**{f"{alias}__icontains": value})
-    typed, reason = clean_custom(field, value)
-    if reason or typed == "":
-        return leads.none()
-    return leads.alias(**{alias: KeyTransform(field.key, "custom")}).filter(**{alias: typed})
-
-
-def with_phone_keys(search_term: str) -> str:
-    """Phone numbers typed with dashes or full-width digits, as the phone keys they are stored under."""
-    return " ".join(_as_phone_key(word) for word in search_term.split())
-
-
-def _as_phone_key(word: str) -> str:
-    key = phone_key(word)
-    return key if key.isdigit() and len(key) >= 4 else word
 
 
 @admin.register(Company)
