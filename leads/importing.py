@@ -8,7 +8,9 @@ INSERT … SELECT on PostgreSQL), and the job's counters and checkpoint (rows_do
 data lines) move in that same transaction, so an interrupted import resumes where it
 stopped and ends with the counts of one run. A lead inserted concurrently makes the
 insert fail on the email key's unique constraint; the batch is then read and written
-again.
+again. Rows are checked in leads/import_rows.py; the next batch is read and checked in
+a thread while PostgreSQL commits the current one (mautomation/lib/read_ahead.py), and
+companies already resolved are remembered for the run (leads/import_companies.py).
 
 The rules are those of leads/upsert.py: the email is matched by its key (width
 and case folded) and never rewritten, non-empty values overwrite, empty ones
