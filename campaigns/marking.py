@@ -26,16 +26,18 @@ _HANDING = f"UPDATE {Send._meta.db_table} SET status = '{Send.Status.HANDING}', 
 
 
 def mark_handing(*, send_id: int, token: str) -> bool:
-    """ "handing", committed, before an API call; False when the claim is no longer ours."""
-    with connection.cursor() as cursor:
-        cursor.execute(_HANDING, [_now(), send_id, token])
-        return cursor.rowcount == 1
+    """Mark our claim "handing" (committed) before an API call; False when the claim is no longer ours."""
+    return _mark(_HANDING, [_now(), send_id, token])
 
 
 def mark_sent(*, send_id: int, token: str, message_id: str) -> bool:
-    """ "sent", committed, just before the final dot; False when the claim is no longer ours."""
+    """Mark our claim "sent" (committed) just before the final dot; False when the claim is no longer ours."""
+    return _mark(_SENT, [_now(), message_id, send_id, token])
+
+
+def _mark(sql: str, params: list) -> bool:
     with connection.cursor() as cursor:
-        cursor.execute(_SENT, [_now(), message_id, send_id, token])
+        cursor.execute(sql, params)
         return cursor.rowcount == 1
 
 
